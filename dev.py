@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Bootstrap and run keel's everyday commands with nothing but Python 3.11+.
+
+    python3 dev.py demo   # the main job on embedded defaults
+    python3 dev.py test   # lint, type checks and the whole test suite
+
+It creates ``.venv`` beside this file, installs the locked dependencies into it (again only when
+``requirements.lock`` or ``pyproject.toml`` changed), then runs the command inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".keel-installed"
+
+
+def _fingerprint() -> str:
+    h = hashlib.sha256()
+    for name in ("requirements.lock", "pyproject.toml"):
+        h.update((ROOT / name).read_bytes())
+    return h.hexdigest()
+
+
+def bootstrap() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"keel needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print("dev.py: creating .venv", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print(
+        "dev.py: installing locked dependencies into .venv (first run takes a minute or two)", file=sys.stderr
+    )
+    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.lock")], check=True)
+    subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
+    STAMP.write_text(wanted)
+
+
+def _run(*args: str) -> int:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return subprocess.call(list(args), cwd=ROOT, env=env)
+
+
+def test(extra: list[str]) -> int:
+    steps = [
+        [str(BIN / "ruff"), "check", "src", "tests", "benchmarks", "dev.py"],
+        [str(BIN / "ruff"), "format", "--check", "src", "tests", "benchmarks", "dev.py"],
+        [str(BIN / "mypy")],
+    ]
+    for step in steps:
+        print(
+            "dev.py: " + " ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)), flush=True
+        )
+        code = _run(*step)
+        if code:
+            return code
+    return _run(str(PY), "-m", "pytest", *extra)
+
+
+def demo(extra: list[str]) -> int:
+    return _run(str(BIN / "keel"), "demo", *extra)
+
+
+def main() -> int:
+    commands = {"test": test, "demo": demo}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    bootstrap()
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

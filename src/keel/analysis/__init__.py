@@ -1,0 +1,1 @@
+"""Canary analysis: metric sources, statistics and the judges that give a verdict."""

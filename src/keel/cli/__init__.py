@@ -1,0 +1,1 @@
+"""The keel command line: a thin shell over the library."""

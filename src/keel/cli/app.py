@@ -1,0 +1,66 @@
+"""The keel command: global options and the registry of sub-commands."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from keel import __version__
+from keel.cli.terminal import configure, terminal
+from keel.errors import KeelError
+
+app = typer.Typer(
+    name="keel",
+    help="Ship a new revision without fear: gated canary releases, health checks, smoke suites.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# One module per leaf command, each exposing ``register(app)``; heavy imports stay inside the commands.
+COMMANDS: tuple[str, ...] = ()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"keel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", envvar="KEEL_QUIET", help="Only errors and results."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show version."),
+) -> None:
+    configure(verbose, quiet)
+
+
+for _name in COMMANDS:
+    importlib.import_module(f"keel.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Entry point: run the CLI; a KeelError becomes one clear line and its exit code."""
+    try:
+        app(standalone_mode=False)
+    except KeelError as exc:
+        terminal().error(str(exc))
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        terminal().error("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        terminal().error("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise

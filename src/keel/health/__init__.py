@@ -1,0 +1,1 @@
+"""Liveness, readiness, startup and deep dependency health checks for ASGI services."""

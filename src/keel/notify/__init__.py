@@ -1,0 +1,1 @@
+"""Notifiers: where rollout events and alerts are sent."""

@@ -1,0 +1,1 @@
+"""Where revisions run: the platform protocol and its implementations (local processes, Cloud Run)."""

@@ -1,0 +1,1 @@
+"""The rollout state machine: gated releases, canary steps, promotion and rollback."""

@@ -1,0 +1,1 @@
+"""Service-level objectives, burn-rate alerts and their generators."""

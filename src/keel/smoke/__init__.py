@@ -1,0 +1,1 @@
+"""Declarative smoke and latency-regression suites."""
