@@ -1,0 +1,153 @@
+"""Throughput and latency of GET /api/v1/content?limit=20 on PostgreSQL, with and without the logging and
+metrics middleware, at 64 concurrent connections (wrk). Runs alternate A/B rounds in one run; reports medians.
+
+    .venv/bin/python -m benchmarks.bayit.bench_content [--rounds 5] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support.postgres import PostgresServer, find_bindir, free_port
+from tests.support.processes import wait_http
+
+from bayit.db import Database
+from bayit.migrate import upgrade
+from bayit.seed import seed
+
+LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %.1f %.1f %.1f\\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(url: str, seconds: int, connections: int, script: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
+    requests, duration_us, errors, p50, p95, p99 = (float(x) for x in line.split()[1:])
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "errors": errors,
+        "p50_ms": p50 / 1000,
+        "p95_ms": p95 / 1000,
+        "p99_ms": p99 / 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not installed (apt-get install wrk)")
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL not installed")
+    pg = PostgresServer(bindir)
+    pg.init()
+    pg.start()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-bayit-"))
+    script = tmp / "report.lua"
+    script.write_text(LUA)
+    url_db = pg.url("postgres")
+
+    async def prepare() -> None:
+        db = Database(url_db)
+        await upgrade(db.engine)
+        await seed(db)
+        await db.dispose()
+
+    asyncio.run(prepare())
+    env = {
+        **os.environ,
+        "DATABASE_URL": url_db,
+        "SECRET_KEY": "kT9vQ2mX7pL4wR8zN3bH6jF1cY5dG0sA-tUeWiOqPy",
+        "LOG_LEVEL": "INFO",
+    }
+    results: dict[str, list[dict[str, float]]] = {"bare": [], "instrumented": []}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        ports = {}
+        for name in results:
+            port = free_port()
+            log = (tmp / f"{name}.log").open("wb")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "--factory",
+                        f"benchmarks.bayit.apps:{name}",
+                        "--port",
+                        str(port),
+                        "--no-access-log",
+                        "--log-level",
+                        "warning",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            ports[name] = port
+        for port in ports.values():
+            wait_http(f"http://127.0.0.1:{port}/api/v1/content?limit=20")
+            run_wrk(
+                f"http://127.0.0.1:{port}/api/v1/content?limit=20", 3, args.connections, script
+            )  # warm-up
+        for r in range(args.rounds):
+            order = list(ports) if r % 2 == 0 else list(reversed(ports))
+            for name in order:
+                res = run_wrk(
+                    f"http://127.0.0.1:{ports[name]}/api/v1/content?limit=20",
+                    args.seconds,
+                    args.connections,
+                    script,
+                )
+                results[name].append(res)
+                print(
+                    f"round {r + 1} {name:13s} {res['rps']:8.0f} req/s  p50 {res['p50_ms']:6.1f} ms  p95 {res['p95_ms']:6.1f} ms  errors {res['errors']:.0f}",
+                    flush=True,
+                )
+                time.sleep(1)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=30)
+        pg.destroy()
+    ratios = [i["rps"] / b["rps"] for i, b in zip(results["instrumented"], results["bare"], strict=True)]
+    med = {
+        name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p95_ms", "errors")}
+        for name, rs in results.items()
+    }
+    print("\nmedians over rounds")
+    for name, m in med.items():
+        print(f"  {name:13s} {m['rps']:8.0f} req/s  p50 {m['p50_ms']:6.1f} ms  p95 {m['p95_ms']:6.1f} ms")
+    print(
+        f"  instrumented/bare throughput ratio: median {statistics.median(ratios):.3f} (per round: {', '.join(f'{x:.3f}' for x in ratios)})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

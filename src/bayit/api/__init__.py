@@ -1,0 +1,1 @@
+"""The public HTTP API of Bayit+, one module per resource."""

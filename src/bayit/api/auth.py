@@ -1,0 +1,43 @@
+"""Registration and login: Argon2id password hashes, JWT bearer tokens."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, HTTPException
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bayit.api.deps import SessionDep, SettingsDep
+from bayit.models import User
+from bayit.schemas import LoginIn, RegisterIn, TokenOut, UserOut
+from bayit.security import DUMMY_HASH, create_token, hash_password, verify_password
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/register", response_model=UserOut, status_code=201, summary="Create an account")
+async def register(body: RegisterIn, session: SessionDep) -> UserOut:
+    email = body.email.lower()
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise HTTPException(409, "an account with this email already exists")
+    password_hash = await asyncio.to_thread(hash_password, body.password)
+    user = User(email=email, password_hash=password_hash, display_name=body.display_name.strip())
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise HTTPException(409, "an account with this email already exists") from None
+    return UserOut.model_validate(user)
+
+
+@router.post("/login", response_model=TokenOut, summary="Exchange email and password for a bearer token")
+async def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    user = await session.scalar(select(User).where(User.email == body.email.lower()))
+    stored = user.password_hash if user is not None else DUMMY_HASH
+    ok = await asyncio.to_thread(verify_password, stored, body.password)
+    if user is None or not ok:
+        raise HTTPException(401, "wrong email or password", headers={"WWW-Authenticate": "Bearer"})
+    token = create_token(user.id, settings.signing_key, settings.ACCESS_TOKEN_EXPIRE_MINUTES)
+    return TokenOut(access_token=token.access_token, expires_in=token.expires_in)

@@ -1,0 +1,22 @@
+"""The signed-in user."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from bayit.api.deps import SessionDep, UserDep
+from bayit.schemas import UserOut
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me", response_model=UserOut, summary="The signed-in user")
+async def me(user: UserDep) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@router.delete("/me", status_code=204, summary="Delete the signed-in user and their watchlist")
+async def delete_me(user: UserDep, session: SessionDep) -> Response:
+    await session.delete(user)
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,60 @@
+"""The signed-in user's watchlist."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Response
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bayit.api.deps import SessionDep, UserDep
+from bayit.models import Content, WatchlistItem
+from bayit.schemas import ContentOut, WatchlistIn, WatchlistItemOut, WatchlistOut
+
+router = APIRouter(prefix="/watchlist", tags=["watchlist"])
+
+
+@router.get("", response_model=WatchlistOut, summary="The watchlist")
+async def get_watchlist(user: UserDep, session: SessionDep) -> WatchlistOut:
+    rows = await session.execute(
+        select(WatchlistItem, Content)
+        .join(Content, Content.id == WatchlistItem.content_id)
+        .where(WatchlistItem.user_id == user.id)
+        .order_by(WatchlistItem.added_at.desc(), WatchlistItem.id.desc())
+    )
+    items = [WatchlistItemOut(content=ContentOut.model_validate(c), added_at=w.added_at) for w, c in rows]
+    return WatchlistOut(items=items, total=len(items))
+
+
+@router.post("", response_model=WatchlistItemOut, status_code=201, summary="Add an item")
+async def add_to_watchlist(body: WatchlistIn, user: UserDep, session: SessionDep) -> WatchlistItemOut:
+    content = await session.get(Content, body.content_id)
+    if content is None:
+        raise HTTPException(404, f"content {body.content_id} not found")
+    existing = await session.scalar(
+        select(WatchlistItem).where(WatchlistItem.user_id == user.id, WatchlistItem.content_id == content.id)
+    )
+    if existing is not None:
+        raise HTTPException(409, f"content {content.id} is already in the watchlist")
+    item = WatchlistItem(user_id=user.id, content_id=content.id)
+    session.add(item)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise HTTPException(409, f"content {content.id} is already in the watchlist") from None
+    return WatchlistItemOut(content=ContentOut.model_validate(content), added_at=item.added_at)
+
+
+@router.delete("/{content_id}", status_code=204, summary="Remove an item")
+async def remove_from_watchlist(
+    content_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: UserDep, session: SessionDep
+) -> Response:
+    result = await session.execute(
+        delete(WatchlistItem).where(WatchlistItem.user_id == user.id, WatchlistItem.content_id == content_id)
+    )
+    await session.commit()
+    if getattr(result, "rowcount", 0) == 0:
+        raise HTTPException(404, f"content {content_id} is not in the watchlist")
+    return Response(status_code=204)

@@ -1,0 +1,110 @@
+"""The Bayit+ application factory: routes, error handling, observability and the start-up sequence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.routing import Route
+
+from bayit import __version__, errors
+from bayit.api import auth, content, index, live, users, watchlist
+from bayit.db import Database
+from bayit.faults import install as install_faults
+from bayit.health import install as install_health
+from bayit.migrate import upgrade
+from bayit.observability import ObservabilityMiddleware, init_sentry, metrics_endpoint
+from bayit.seed import seed
+from bayit.settings import Settings, load_settings
+
+log = logging.getLogger("bayit.app")
+
+
+class Lifecycle:
+    """Start-up work (migrations, seeding) runs after the server starts listening, so orchestrators can see
+    it progress on the startup probe; ``started`` is set when it is done, ``failure`` says why it is not."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.failure: str | None = None
+        self.on_started: list[Callable[[], None]] = []
+
+    def mark_started(self) -> None:
+        self.started.set()
+        for callback in self.on_started:
+            callback()
+
+
+async def _start_up(app: FastAPI, *, migrate: bool, seed_catalog: bool) -> None:
+    lifecycle: Lifecycle = app.state.lifecycle
+    db: Database = app.state.db
+    try:
+        if migrate:
+            await upgrade(db.engine)
+        if seed_catalog:
+            added = await seed(db)
+            if added:
+                log.info("seeded sample catalog", extra={"items": added})
+    except Exception as exc:
+        lifecycle.failure = f"start-up failed: {type(exc).__name__}"
+        log.error("start-up failed", extra={"error_type": type(exc).__name__})
+        return
+    log.info("start-up complete")
+    lifecycle.mark_started()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    migrate: bool = True,
+    seed_catalog: bool = False,
+    instrument: bool = True,
+) -> FastAPI:
+    """Build the service. ``instrument=False`` leaves out the logging/metrics middleware (for benchmarks)."""
+    settings = settings or load_settings()
+    lifecycle = Lifecycle()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.SECRET_KEY is None:
+            log.warning("SECRET_KEY not set: using a random key for this process (development only)")
+        task = asyncio.create_task(_start_up(app, migrate=migrate, seed_catalog=seed_catalog))
+        try:
+            yield
+        finally:
+            if not task.done():
+                task.cancel()
+            await app.state.db.dispose()
+            log.info("database pool closed")
+
+    app = FastAPI(
+        title=settings.APP_NAME,
+        version=__version__,
+        description="The Bayit+ media backend: catalog, live channels, users and watchlists.",
+        lifespan=lifespan,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings.database_url)
+    app.state.lifecycle = lifecycle
+    errors.install(app)
+    prefix = settings.API_V1_PREFIX
+    for module in (index, content, live, auth, users, watchlist):
+        app.include_router(module.router, prefix=prefix)
+    app.add_api_route("/", index.index, include_in_schema=False)
+    app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
+    if instrument:
+        app.add_middleware(ObservabilityMiddleware)
+    install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production
+    install_health(app, settings)  # outermost: probes answer without the app's middleware or routing
+    if settings.SENTRY_DSN is not None:
+        init_sentry(
+            settings.SENTRY_DSN.get_secret_value(),
+            environment=settings.SENTRY_ENVIRONMENT or settings.ENVIRONMENT.value,
+            release=settings.SENTRY_RELEASE,
+            traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        )
+    return app

@@ -1,0 +1,106 @@
+"""The bayit command: serve the API, run migrations, load the sample catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+
+from bayit.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(name="bayit", help="The Bayit+ API.", no_args_is_help=True, add_completion=False)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        for line in exc.problems:
+            typer.echo(f"bayit: invalid configuration: {line}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("0.0.0.0", envvar="HOST", help="Interface to listen on."),
+    port: int | None = typer.Option(None, help="Port (default: $PORT, else 8080)."),
+    seed: bool = typer.Option(
+        False, "--seed", help="Load the sample catalog into an empty database at start-up."
+    ),
+    workers: int = typer.Option(1, envvar="WEB_CONCURRENCY", help="Worker processes."),
+    graceful_timeout: int = typer.Option(
+        25, envvar="GRACEFUL_TIMEOUT", help="Seconds to finish in-flight requests."
+    ),
+) -> None:
+    """Serve the API with uvicorn; SIGTERM stops accepting, finishes in-flight requests, closes the pool."""
+    import uvicorn
+
+    from bayit.app import create_app
+    from bayit.observability import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    app = create_app(settings, seed_catalog=seed)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port or settings.PORT,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        timeout_graceful_shutdown=graceful_timeout,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(1)
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration."""
+    from bayit.db import Database, safe_url
+    from bayit.migrate import upgrade
+
+    settings = _settings()
+
+    async def run() -> None:
+        db = Database(settings.database_url)
+        try:
+            await upgrade(db.engine)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    typer.echo(f"bayit: schema up to date ({safe_url(settings.database_url)})")
+
+
+@cli.command("seed")
+def seed_command() -> None:
+    """Migrate, then load the sample catalog if the catalog is empty."""
+    from bayit.db import Database
+    from bayit.migrate import upgrade
+    from bayit.seed import seed
+
+    settings = _settings()
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            await upgrade(db.engine)
+            return await seed(db)
+        finally:
+            await db.dispose()
+
+    added = asyncio.run(run())
+    typer.echo(
+        f"bayit: {added} catalog items loaded" if added else "bayit: catalog already present, nothing loaded"
+    )
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,232 @@
+"""Service settings, read from the environment under their production names, validated at start-up."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("bayit.settings")
+
+MIN_SECRET_KEY_LENGTH = 32
+_WEAK_SECRET_WORDS = (
+    "secret",
+    "changeme",
+    "change-me",
+    "change_me",
+    "password",
+    "your-secret-key",
+    "your_secret_key",
+    "dev-secret",
+    "development",
+    "insecure",
+    "default",
+    "example",
+    "12345",
+    "qwerty",
+    "django-insecure",
+)
+
+
+class Environment(StrEnum):
+    development = "development"
+    staging = "staging"
+    production = "production"
+
+
+class StorageType(StrEnum):
+    local = "local"
+    gcs = "gcs"
+
+
+class SettingsError(Exception):
+    """Invalid configuration: one line per problem, never a secret value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why a signing key is unacceptable, or None when it is acceptable. Never includes the value."""
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        return f"must be at least {MIN_SECRET_KEY_LENGTH} characters"
+    lowered = value.lower()
+    if any(word in lowered for word in _WEAK_SECRET_WORDS):
+        return "is a common or placeholder value; generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+    if len(set(value)) < 8:
+        return "has too few distinct characters to be a random key"
+    return None
+
+
+class Settings(BaseSettings):
+    """Bayit+ configuration. Field names are the environment variable names, case-insensitive."""
+
+    model_config = SettingsConfigDict(env_file=None, case_sensitive=False, extra="ignore", frozen=True)
+
+    APP_NAME: str = "Bayit+ API"
+    API_V1_PREFIX: str = "/api/v1"
+    ENVIRONMENT: Environment = Environment.development
+    DEBUG: bool = False
+    LOG_LEVEL: str = "INFO"
+    SECRET_KEY: SecretStr | None = None
+    SECRET_KEY_OLD: SecretStr | None = None
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    DATABASE_URL: SecretStr = SecretStr("sqlite+aiosqlite:///bayit.db")
+    STORAGE_TYPE: StorageType = StorageType.local
+    GCS_BUCKET_NAME: str | None = None
+    GCP_PROJECT_ID: str | None = None
+    SENTRY_DSN: SecretStr | None = None
+    SENTRY_ENVIRONMENT: str | None = None
+    SENTRY_TRACES_SAMPLE_RATE: float = 0.0
+    SENTRY_RELEASE: str | None = None
+    MONGODB_URL: SecretStr | None = None
+    MONGODB_DB_NAME: str = "bayit_plus"
+    OPENAI_API_KEY: SecretStr | None = None
+    ELEVENLABS_API_KEY: SecretStr | None = None
+    ANTHROPIC_API_KEY: SecretStr | None = None
+    PINECONE_API_KEY: SecretStr | None = None
+    PINECONE_INDEX_NAME: str | None = None
+    STRIPE_SECRET_KEY: SecretStr | None = None
+    PORT: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("API_V1_PREFIX")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value.startswith("/") or value.endswith("/") or " " in value:
+            raise ValueError("must start with '/' and not end with '/', e.g. /api/v1")
+        return value
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @field_validator("SENTRY_TRACES_SAMPLE_RATE")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError("must be between 0.0 and 1.0")
+        return value
+
+    @field_validator(
+        "SECRET_KEY",
+        "SECRET_KEY_OLD",
+        "MONGODB_URL",
+        "SENTRY_DSN",
+        "OPENAI_API_KEY",
+        "ELEVENLABS_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "PINECONE_API_KEY",
+        "STRIPE_SECRET_KEY",
+        "GCS_BUCKET_NAME",
+        "GCP_PROJECT_ID",
+        "PINECONE_INDEX_NAME",
+        "SENTRY_RELEASE",
+        "SENTRY_ENVIRONMENT",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # An empty variable (common in CI templates and .env files) means "not configured".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        problems: list[str] = []
+        if self.SECRET_KEY is None:
+            if self.ENVIRONMENT is not Environment.development:
+                problems.append(f"SECRET_KEY: required when ENVIRONMENT={self.ENVIRONMENT.value}")
+        else:
+            reason = weak_secret_reason(self.SECRET_KEY.get_secret_value())
+            if reason:
+                problems.append(f"SECRET_KEY: {reason}")
+        if self.SECRET_KEY_OLD is not None:
+            reason = weak_secret_reason(self.SECRET_KEY_OLD.get_secret_value())
+            if reason:
+                problems.append(f"SECRET_KEY_OLD: {reason}")
+        if self.STORAGE_TYPE is StorageType.gcs and not self.GCS_BUCKET_NAME:
+            problems.append(
+                "GCS_BUCKET_NAME: required when STORAGE_TYPE=gcs (refusing to start without storage)"
+            )
+        if self.PINECONE_API_KEY is not None and not self.PINECONE_INDEX_NAME:
+            problems.append("PINECONE_INDEX_NAME: required when PINECONE_API_KEY is set")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The key that signs tokens. In development without SECRET_KEY a random key is made (tokens then do
+        not survive a restart); that case is logged as a warning at start-up."""
+        if self.SECRET_KEY is not None:
+            return self.SECRET_KEY.get_secret_value()
+        return secrets.token_urlsafe(48)
+
+    @property
+    def verification_keys(self) -> tuple[str, ...]:
+        """Keys that verify tokens: the current one, then SECRET_KEY_OLD during a key rotation."""
+        keys = [self.signing_key]
+        if self.SECRET_KEY_OLD is not None:
+            keys.append(self.SECRET_KEY_OLD.get_secret_value())
+        return tuple(keys)
+
+    @property
+    def database_url(self) -> str:
+        return self.DATABASE_URL.get_secret_value()
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENVIRONMENT is Environment.production
+
+
+def _problem_lines(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if not field:  # model-level checks already carry "NAME: message" lines
+            lines.extend(message.splitlines())
+            continue
+        if err["type"] in (
+            "bool_parsing",
+            "int_parsing",
+            "float_parsing",
+            "enum",
+            "less_than_equal",
+            "greater_than_equal",
+        ):
+            message = message.split(", input")[0]
+        lines.append(f"{field}: {message}")
+    return lines
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; raise SettingsError with one line per problem.
+
+    Cross-field checks only run on valid fields, so when some fields are invalid they are validated once more
+    with those fields at their defaults: the user learns every problem from one start attempt."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = _problem_lines(exc)
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if bad:
+            defaults = {
+                name: Settings.model_fields[name].default for name in bad if name in Settings.model_fields
+            }
+            try:
+                Settings(**{**overrides, **defaults})
+            except ValidationError as second:
+                problems += [p for p in _problem_lines(second) if p not in problems]
+        raise SettingsError(problems) from None
