@@ -31,6 +31,7 @@ class Lifecycle:
         self.started = asyncio.Event()
         self.failure: str | None = None
         self.on_started: list[Callable[[], None]] = []
+        self.on_failed: list[Callable[[str], None]] = []
 
     def mark_started(self) -> None:
         self.started.set()
@@ -38,20 +39,29 @@ class Lifecycle:
             callback()
 
 
-async def _start_up(app: FastAPI, *, migrate: bool, seed_catalog: bool) -> None:
+async def _start_up(app: FastAPI, *, migrate: bool, seed_catalog: bool, max_backoff: float = 10.0) -> None:
+    """Migrate and seed, retrying with backoff: a database that is down at boot delays readiness, and the
+    instance becomes ready by itself once the database is back (the startup probe shows why meanwhile)."""
     lifecycle: Lifecycle = app.state.lifecycle
     db: Database = app.state.db
-    try:
-        if migrate:
-            await upgrade(db.engine)
-        if seed_catalog:
-            added = await seed(db)
-            if added:
-                log.info("seeded sample catalog", extra={"items": added})
-    except Exception as exc:
-        lifecycle.failure = f"start-up failed: {type(exc).__name__}"
-        log.error("start-up failed", extra={"error_type": type(exc).__name__})
-        return
+    delay = 0.5
+    while True:
+        try:
+            if migrate:
+                await upgrade(db.engine)
+            if seed_catalog:
+                added = await seed(db)
+                if added:
+                    log.info("seeded sample catalog", extra={"items": added})
+            break
+        except Exception as exc:
+            lifecycle.failure = f"start-up failed: {type(exc).__name__}; retrying"
+            log.error("start-up failed", extra={"error_type": type(exc).__name__, "retry_in_s": delay})
+            for callback in lifecycle.on_failed:
+                callback(lifecycle.failure)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_backoff)
+    lifecycle.failure = None
     log.info("start-up complete")
     lifecycle.mark_started()
 

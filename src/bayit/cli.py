@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 import typer
 
 from bayit.settings import Settings, SettingsError, load_settings
+from keel.errors import KeelError
 
 cli = typer.Typer(name="bayit", help="The Bayit+ API.", no_args_is_help=True, add_completion=False)
 
@@ -28,7 +30,6 @@ def serve(
     seed: bool = typer.Option(
         False, "--seed", help="Load the sample catalog into an empty database at start-up."
     ),
-    workers: int = typer.Option(1, envvar="WEB_CONCURRENCY", help="Worker processes."),
     graceful_timeout: int = typer.Option(
         25, envvar="GRACEFUL_TIMEOUT", help="Seconds to finish in-flight requests."
     ),
@@ -41,23 +42,42 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.LOG_LEVEL)
-    app = create_app(settings, seed_catalog=seed)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port or settings.PORT,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-        timeout_graceful_shutdown=graceful_timeout,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port or settings.PORT,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "server_header": False,
+        "timeout_graceful_shutdown": graceful_timeout,
+        "lifespan": "on",
+    }
+    try:
+        app = create_app(settings, seed_catalog=seed)
+    except KeelError as exc:  # health-check and fault-switch configuration
+        for line in str(exc).splitlines():
+            typer.echo(f"bayit: invalid configuration: {line}", err=True)
+        raise typer.Exit(2) from None
+    server = uvicorn.Server(uvicorn.Config(app, **common))
     server.run()
     if not server.started:
         sys.exit(1)
+
+
+def _prepare(settings: Settings, seed_catalog: bool) -> int:
+    from bayit.db import Database
+    from bayit.migrate import upgrade
+    from bayit.seed import seed
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            await upgrade(db.engine)
+            return await seed(db) if seed_catalog else 0
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
 
 
 @cli.command()
@@ -82,21 +102,7 @@ def migrate() -> None:
 @cli.command("seed")
 def seed_command() -> None:
     """Migrate, then load the sample catalog if the catalog is empty."""
-    from bayit.db import Database
-    from bayit.migrate import upgrade
-    from bayit.seed import seed
-
-    settings = _settings()
-
-    async def run() -> int:
-        db = Database(settings.database_url)
-        try:
-            await upgrade(db.engine)
-            return await seed(db)
-        finally:
-            await db.dispose()
-
-    added = asyncio.run(run())
+    added = _prepare(_settings(), True)
     typer.echo(
         f"bayit: {added} catalog items loaded" if added else "bayit: catalog already present, nothing loaded"
     )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bayit import __version__
 from bayit.settings import Environment, Settings, StorageType
 from keel.health import (
     AnthropicCheck,
@@ -118,6 +119,7 @@ def build_health(settings: Settings, engine: Any, health_settings: HealthSetting
     token = _secret(hs.HEALTH_CHECK_TOKEN)
     config = HealthConfig(
         app=settings.APP_NAME,
+        version=__version__,
         ready_ttl=hs.HEALTH_READY_TTL,
         deep_ttl=hs.HEALTH_DEEP_TTL,
         ready_deadline=hs.HEALTH_READY_DEADLINE,
@@ -188,5 +190,6 @@ def install(app: Any, settings: Settings, health_settings: HealthSettings | None
     health = build_health(settings, app.state.db.engine, health_settings)
     app.state.health = health
     app.state.lifecycle.on_started.append(health.mark_started)
+    app.state.lifecycle.on_failed.append(health.mark_starting)
     app.add_middleware(HealthMiddleware, health=health)
     return health

@@ -139,3 +139,31 @@ def test_database_outage_gives_503_not_500_and_recovers(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
         pg.destroy()
+
+
+@pytest.mark.skipif(
+    find_bindir() is None and os.environ.get("CI") != "true", reason="PostgreSQL not installed"
+)
+def test_database_down_at_boot_delays_start_up_until_it_is_back(tmp_path: Path) -> None:
+    bindir = find_bindir()
+    assert bindir is not None
+    pg = PostgresServer(bindir)
+    pg.init()
+    port = free_port()
+    proc = start_bayit(
+        port, {"DATABASE_URL": pg.url("postgres"), "SECRET_KEY": KEY}, "--seed", log=tmp_path / "s.log"
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_http(f"{base}/health/live").json()["status"] == "healthy"
+        startup = wait_http(f"{base}/health/startup", expect=503)
+        assert proc.poll() is None
+        assert "5432" not in startup.text and str(pg.port) not in startup.text
+        pg.start()
+        wait_http(f"{base}/health/startup", timeout=40)
+        assert wait_http(f"{base}/health/ready").status_code == 200
+        assert len(wait_http(f"{base}/api/v1/content?limit=3").json()["items"]) == 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        pg.destroy()

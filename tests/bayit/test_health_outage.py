@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from tests.support.postgres import PostgresServer, find_bindir
 pytestmark = pytest.mark.postgres
 
 POLL = 0.1
+PLANTED = "Outage-Planted-Pass-5521"
+TOKEN = "outage-token-Hq27"
 READY_TTL = 1.0  # the Bayit+ default (HEALTH_READY_TTL)
 
 
@@ -40,13 +44,18 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 
 async def test_ready_follows_a_postgres_outage_and_live_never_fails(
-    own_postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+    own_postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     for name in list(os.environ):
         if name.startswith("HEALTH_"):
             monkeypatch.delenv(name)
-    url = own_postgres.create_database("bayit")
+    caplog.set_level(logging.DEBUG)
+    own_postgres.create_database("bayit")
+    # trust authentication ignores the password: it is planted to prove it never shows, even during the outage
+    url = f"postgresql+asyncpg://postgres:{PLANTED}@127.0.0.1:{own_postgres.port}/bayit"
+    monkeypatch.setenv("HEALTH_CHECK_TOKEN", TOKEN)
     app = create_app(Settings(DATABASE_URL=url, SECRET_KEY=TEST_SECRET, ENVIRONMENT="staging"), migrate=True)
+    bodies: list[str] = []
     live_codes: list[int] = []
     ready_log: list[tuple[float, int]] = []
     stop_polling = asyncio.Event()
@@ -82,6 +91,16 @@ async def test_ready_follows_a_postgres_outage_and_live_never_fails(
             await asyncio.sleep(1.0)
             down_since = stopped + became_503
             assert all(code == 503 for t, code in ready_log if t > down_since), "ready flapped while down"
+            for headers in (
+                {},
+                {"X-Health-Token": TOKEN},
+                {"X-Health-Token": TOKEN, "Accept": "application/health+json"},
+            ):
+                deep = await client.get("/health/deep", headers=headers)
+                assert deep.status_code == 503
+                bodies.append(deep.text)
+            bodies.append((await client.get("/health/ready")).text)
+            assert bodies[1] and json.loads(bodies[1])["services"]["database"]["status"] == "unhealthy"
 
             await asyncio.to_thread(own_postgres.start)  # returns once PostgreSQL accepts connections
             restarted = time.monotonic()
@@ -91,3 +110,8 @@ async def test_ready_follows_a_postgres_outage_and_live_never_fails(
             stop_polling.set()
             await poller
     assert live_codes and set(live_codes) == {200}
+    logged = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
+    assert "health check database: healthy -> unhealthy" in logged
+    for secret in (PLANTED, TOKEN, url):
+        assert secret not in logged
+        assert all(secret not in body for body in bodies)

@@ -86,10 +86,10 @@ class HealthMiddleware:
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
             return
-        if self.app is None:
+        if self.app is not None:
+            await self.app(scope, receive, send)
+        elif kind == "http":  # standalone: nothing else lives here (a websocket is simply not accepted)
             await self._send(scope, send, 404, b'{"detail":"Not Found"}', JSON_TYPE)
-            return
-        await self.app(scope, receive, send)
 
     # -- probes ----------------------------------------------------------------------------------------
     async def _fixed_handler(self, scope: Scope, send: Send) -> None:  # HEAD on /health and /health/live

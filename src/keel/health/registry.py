@@ -74,6 +74,7 @@ class Health:
         self._startup_message = "starting"
         self._refresher: asyncio.Task[None] | None = None
         self._last_ready: Report | None = None
+        self._ready_runners: tuple[CheckRunner, ...] = ()
         token = self.config.access.token
         self.sanitizer = Sanitizer([*secrets, *([token] if token else [])])
 
@@ -107,6 +108,10 @@ class Health:
             observers=self._observers,
         )
         self._runners.append(runner)
+        self._ready_runners = tuple(
+            r for r in self._runners if r.policy.critical and r.check.readiness_allowed
+        )
+        self._last_ready = None
         return self
 
     def add_listener(self, listener: Listener) -> None:
@@ -164,19 +169,21 @@ class Health:
                 message="starting",
                 version=self.config.version,
             )
-        runners = [r for r in self._runners if r.policy.critical and r.check.readiness_allowed]
-        results = await self._collect(runners, self.config.ready_ttl, self.config.ready_deadline)
+        runners = self._ready_runners
         last = self._last_ready
-        if (
-            last is not None
-            and len(last.results) == len(results)
-            and all(a is b for a, b in zip(last.results, results, strict=True))
-        ):
-            return last  # same cached results: the same report (the ASGI layer reuses its rendered bytes)
-        self._last_ready = Report.of(
-            self.config.app, "readiness", results, self._wall_clock(), self.config.version
-        )
-        return self._last_ready
+        if last is not None and self._still_current(last, runners):
+            return last  # the hot path: same cached results, same report (the ASGI layer reuses its bytes)
+        results = await self._collect(runners, self.config.ready_ttl, self.config.ready_deadline)
+        report = Report.of(self.config.app, "readiness", results, self._wall_clock(), self.config.version)
+        self._last_ready = report
+        return report
+
+    def _still_current(self, report: Report, runners: tuple[CheckRunner, ...]) -> bool:
+        ttl = self.config.ready_ttl
+        for runner, result in zip(runners, report.results, strict=True):
+            if runner.cached(ttl) is not result:
+                return False
+        return True
 
     async def deep(self) -> Report:
         """Every dependency, concurrently, within the deep deadline."""
@@ -225,6 +232,7 @@ class Health:
                 await self._refresher
             self._refresher = None
         for runner in self._runners:
+            await runner.cancel()
             with contextlib.suppress(Exception):
                 await runner.check.aclose()
 

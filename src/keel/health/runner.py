@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -95,6 +96,14 @@ class CheckRunner:
             self._inflight = asyncio.create_task(self._run(), name=f"health-check:{self.name}")
         # Shielded: a caller that gives up (endpoint deadline) must not cancel the shared probe.
         return await asyncio.shield(self._inflight)
+
+    async def cancel(self) -> None:
+        """Stop a probe still in flight (shutdown): a hanging dependency must not outlive the service."""
+        task = self._inflight
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def timed_out(self, deadline: float) -> CheckResult:
         """The result reported for a check still running when an endpoint's deadline passed."""

@@ -167,12 +167,19 @@ async def test_lifespan_without_an_app_is_answered_by_the_middleware() -> None:
 
 async def test_websockets_pass_through() -> None:
     calls: list[str] = []
+    sent: list[Message] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         calls.append(scope["type"])
 
-    await HealthMiddleware(app, Health())({"type": "websocket", "path": "/health"}, None, None)  # type: ignore[arg-type]
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/health"}
+    await HealthMiddleware(app, Health())(scope, None, send)  # type: ignore[arg-type]
     assert calls == ["websocket"]
+    await HealthMiddleware(None, Health())(scope, None, send)  # type: ignore[arg-type]
+    assert sent == []  # standalone: a websocket is not accepted, and never sent an HTTP response
 
 
 async def test_a_dependency_that_never_answers_cannot_hold_deep_past_its_deadline() -> None:

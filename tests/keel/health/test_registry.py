@@ -100,7 +100,8 @@ async def test_deep_answers_by_its_deadline_while_a_check_hangs() -> None:
     assert by_name["hangs"].status is Status.DEGRADED
     assert by_name["hangs"].message == "no answer within the endpoint deadline of 0.2 s"
     assert by_name["db"].status is Status.HEALTHY
-    await health.stop()
+    await health.stop()  # cancels the probe still hanging
+    assert health._runners[0]._inflight is None
 
 
 async def test_deep_uses_the_longer_ttl_and_ready_the_shorter() -> None:
@@ -163,3 +164,18 @@ async def test_listeners_and_observers_are_wired_to_every_check() -> None:
 def test_the_token_is_itself_scrubbed() -> None:
     health = Health(HealthConfig(access=DetailsAccess(token="tok-abcdef-123456")), secrets=["other-secret"])
     assert health.sanitizer("tok-abcdef-123456 other-secret") == "<redacted> <redacted>"
+
+
+async def test_readiness_reuses_its_report_until_a_result_changes() -> None:
+    clock = FakeClock()
+    db = ScriptedCheck("db", OK, FAILED)
+    health = Health(HealthConfig(ready_ttl=1), clock=clock).add(db, critical=True)
+    health.mark_started()
+    first = await health.ready()
+    assert await health.ready() is first
+    clock.advance(2)
+    second = await health.ready()
+    assert second is not first
+    assert (second.status, second.http_status) == (Status.UNHEALTHY, 503)
+    health.add(ScriptedCheck("cache"), critical=True)  # a new check invalidates the reused report
+    assert len((await health.ready()).results) == 2

@@ -10,7 +10,7 @@ import pytest
 
 from keel.health.base import Outcome, Status
 from keel.health.checks import GcsCheck
-from keel.health.checks.blocking import BlockingCall, StillRunning
+from keel.health.checks.blocking import StillRunning
 from keel.health.registry import Health, HealthConfig
 from keel.types import Receive, Scope, Send
 from tests.keel.health.servers import gcs_emulator, serve, silent_listener
@@ -87,9 +87,3 @@ async def test_a_hung_call_fails_fast_and_is_not_repeated(monkeypatch: pytest.Mo
         await asyncio.sleep(2.0)  # the worker thread gives up after its own request timeout
         third = await health._runners[0].get(0.0)
         assert "StillRunning" not in third.message
-
-
-async def test_blocking_call_returns_the_value() -> None:
-    call = BlockingCall()
-    assert await call.run(lambda: 42) == 42
-    assert await call.run(lambda: 43) == 43
