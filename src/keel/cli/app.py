@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # One module per leaf command, each exposing ``register(app)``; heavy imports stay inside the commands.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("smoke",)
 
 
 def _version(value: bool) -> None:
@@ -43,24 +43,13 @@ for _name in COMMANDS:
 
 
 def main() -> None:
-    """Entry point: run the CLI; a KeelError becomes one clear line and its exit code."""
+    """Entry point. Typer/Click handle usage errors (exit 2) and ``typer.Exit``; a KeelError becomes one clear
+    line on stderr and its own exit code (2 for bad input, see each command's documented codes)."""
     try:
-        app(standalone_mode=False)
+        app()
     except KeelError as exc:
         terminal().error(str(exc))
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        terminal().error("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         terminal().error("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 
 class OutputFormat(StrEnum):
@@ -42,10 +43,10 @@ class Terminal:
             self.err.print(f"[dim]{message}[/dim]")
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {message}")
+        self.err.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/red] {message}", markup=True)
+        self.err.print(f"[red]error:[/red] {escape(message)}", markup=True)
 
     def json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

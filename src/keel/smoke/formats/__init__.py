@@ -1,0 +1,1 @@
+"""Renderers of smoke reports: table, json, junit, markdown."""
