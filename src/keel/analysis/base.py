@@ -8,11 +8,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from keel.errors import KeelError
+from keel.analysis.errors import AnalysisError
 
-
-class AnalysisError(KeelError):
-    """A metric source could not be read (not the same as "no data", which is a window with 0 requests)."""
+__all__ = [
+    "AnalysisError",
+    "Analyzer",
+    "Judge",
+    "LatencyHistogram",
+    "Look",
+    "MetricResult",
+    "MetricSource",
+    "Outcome",
+    "RevisionWindow",
+    "Verdict",
+]
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,15 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Look:
-    """The context of one look: which step, how many looks so far in it, and the step's time budget."""
+    """The context of one look: which step, how many looks so far in it, and the step's time budget.
+
+    ``step`` is the 0-based index of the canary step in the strategy (judges spend their false-fail budget by
+    it) and ``look`` counts the looks within the step, including those made while the step is held longer.
+    The window judged is [``step_started``, ``now``]. ``hold_seconds`` is the step's hold so far (planned hold
+    plus any extra hold). A look at or after ``step_started + hold_seconds`` is the end of the hold: the
+    comparison judge then runs its one fixed-sample test, but only when every metric has data, so that look
+    ends the step with pass or fail; looks while a step is held for lack of data spend nothing, and holding
+    longer cannot inflate false fails."""
 
     step: int
     look: int
@@ -160,3 +177,12 @@ class Analyzer(Protocol):
     async def analyze(self, canary: str, baseline: str | None, look: Look) -> Verdict:
         """Judge ``canary`` (against ``baseline`` when there is one) on traffic since the step started."""
         ...
+
+
+class Judge(Protocol):
+    """A pure decision on one look: the canary's window (and the baseline's over the same span, when there is
+    one) -> a verdict with reasons. Judges never read sources and never sleep."""
+
+    name: str
+
+    def judge(self, canary: RevisionWindow, baseline: RevisionWindow | None, look: Look) -> Verdict: ...

@@ -1,0 +1,39 @@
+"""The Analyzer the engine calls: read both revisions' windows from a source, hand them to a judge."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from keel.analysis.base import Judge, Look, MetricSource, Verdict
+
+
+class WindowAnalyzer:
+    """Reads the traffic since the step started for the canary (and the baseline) and judges it.
+
+    When the baseline served nothing in the window while the canary did (a step at 100 %, or a baseline that
+    is gone) there is nothing to compare with, so ``fallback`` (the threshold judge) decides that look."""
+
+    def __init__(self, source: MetricSource, judge: Judge, *, fallback: Judge | None = None) -> None:
+        self._source = source
+        self._judge = judge
+        self._fallback = fallback
+
+    @property
+    def judge_name(self) -> str:
+        return self._judge.name
+
+    async def analyze(self, canary: str, baseline: str | None, look: Look) -> Verdict:
+        start, end = look.step_started, look.now
+        canary_window = await self._source.window(canary, start, end)
+        baseline_window = None
+        if baseline is not None:
+            baseline_window = await self._source.window(baseline, start, end)
+        if (
+            self._fallback is not None
+            and self._judge.name != self._fallback.name
+            and (baseline_window is None or (baseline_window.requests == 0 and canary_window.requests > 0))
+        ):
+            verdict = self._fallback.judge(canary_window, None, look)
+            note = "no baseline traffic in the window: judged on thresholds alone"
+            return replace(verdict, summary=f"{verdict.summary} ({note})")
+        return self._judge.judge(canary_window, baseline_window, look)

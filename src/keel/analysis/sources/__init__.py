@@ -1,0 +1,1 @@
+"""Metric sources: where per-revision request counts, errors and latency histograms come from."""

@@ -1,0 +1,161 @@
+"""Google Cloud Monitoring as a metric source: Cloud Run's request count by response code class and its
+request latency distribution, filtered by revision name, through the official client
+(``google-cloud-monitoring``, ``MetricServiceClient.list_time_series``).
+
+Both metrics are DELTA metrics of the ``cloud_run_revision`` resource. Each window is one aggregation:
+``ALIGN_DELTA`` over an alignment period as long as the window and ``REDUCE_SUM`` across series (grouped by
+``response_code_class`` for the counts). Latencies are distributions in milliseconds with exponential buckets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from keel.analysis.base import LatencyHistogram, RevisionWindow
+from keel.analysis.config import AnalysisSpec, CloudMonitoringSpec
+from keel.analysis.errors import AnalysisConfigError, AnalysisError
+
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def bucket_bounds(options: Any) -> tuple[float, ...]:
+    """Upper bounds (in the metric's unit) of every bucket of a Distribution's BucketOptions, the last one
+    +Inf: bucket 0 is the underflow bucket, the last the overflow bucket (google.api.Distribution)."""
+    kind = options._pb.WhichOneof("options") if hasattr(options, "_pb") else options.WhichOneof("options")
+    if kind == "exponential_buckets":
+        e = options.exponential_buckets
+        finite = [e.scale * e.growth_factor**i for i in range(e.num_finite_buckets + 1)]
+    elif kind == "linear_buckets":
+        lin = options.linear_buckets
+        finite = [lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1)]
+    elif kind == "explicit_buckets":
+        finite = list(options.explicit_buckets.bounds)
+    else:
+        finite = []
+    return (*finite, math.inf)
+
+
+class CloudMonitoringSource:
+    """Per-revision windows of a Cloud Run service from Cloud Monitoring.
+
+    ``client`` is a ``MetricServiceClient`` (tests pass one on a channel to a local server); by default one is
+    made with Application Default Credentials, on ``api_endpoint`` when the spec sets one."""
+
+    def __init__(self, settings: CloudMonitoringSpec, *, client: Any = None) -> None:
+        self._settings = settings
+        self._client = client
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from google.cloud import monitoring_v3
+
+            options = {"api_endpoint": self._settings.api_endpoint} if self._settings.api_endpoint else None
+            try:
+                self._client = monitoring_v3.MetricServiceClient(client_options=options)
+            except Exception as exc:  # google.auth DefaultCredentialsError and friends
+                raise AnalysisError(
+                    f"cloud monitoring (project {self._settings.project}): cannot create a client: "
+                    f"{exc.__class__.__name__}"
+                ) from exc
+        return self._client
+
+    def filter(self, metric_type: str, revision: str) -> str:
+        parts = [
+            f"metric.type = {_quote(metric_type)}",
+            'resource.type = "cloud_run_revision"',
+            f"resource.labels.revision_name = {_quote(revision)}",
+        ]
+        if self._settings.service:
+            parts.append(f"resource.labels.service_name = {_quote(self._settings.service)}")
+        return " AND ".join(parts)
+
+    def _request(
+        self, metric_type: str, revision: str, start: float, end: float, group_by: Sequence[str]
+    ) -> Any:
+        from google.cloud import monitoring_v3
+        from google.protobuf import duration_pb2, timestamp_pb2
+
+        seconds = max(60, math.ceil(end - start))  # Cloud Monitoring's minimum alignment period is 60 s
+        interval = monitoring_v3.TimeInterval(
+            start_time=timestamp_pb2.Timestamp(seconds=int(end) - seconds),
+            end_time=timestamp_pb2.Timestamp(seconds=math.ceil(end)),
+        )
+        aggregation = monitoring_v3.Aggregation(
+            alignment_period=duration_pb2.Duration(seconds=seconds),
+            per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_DELTA,
+            cross_series_reducer=monitoring_v3.Aggregation.Reducer.REDUCE_SUM,
+            group_by_fields=list(group_by),
+        )
+        return monitoring_v3.ListTimeSeriesRequest(
+            name=f"projects/{self._settings.project}",
+            filter=self.filter(metric_type, revision),
+            interval=interval,
+            aggregation=aggregation,
+            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
+        )
+
+    def _list(self, request: Any, revision: str) -> list[Any]:
+        from google.api_core import exceptions as google_exceptions
+
+        client = self._get_client()
+        where = f"cloud monitoring (project {self._settings.project}, revision {revision})"
+        try:
+            return list(client.list_time_series(request=request, timeout=self._settings.timeout))
+        except google_exceptions.GoogleAPICallError as exc:
+            raise AnalysisError(f"{where}: {exc.__class__.__name__}: {exc.message}") from exc
+        except google_exceptions.RetryError as exc:
+            raise AnalysisError(f"{where}: gave up retrying: {exc.message}") from exc
+
+    def _read(self, revision: str, start: float, end: float) -> RevisionWindow:
+        counts = self._list(
+            self._request(REQUEST_COUNT, revision, start, end, ["metric.labels.response_code_class"]),
+            revision,
+        )
+        requests = errors = 0
+        for series in counts:
+            total = sum(int(point.value.int64_value) for point in series.points)
+            requests += total
+            if series.metric.labels.get("response_code_class") == "5xx":
+                errors += total
+        latencies = self._list(self._request(REQUEST_LATENCIES, revision, start, end, []), revision)
+        return RevisionWindow(revision, start, end, requests, errors, _histogram(latencies))
+
+    async def window(self, revision: str, start: float, end: float) -> RevisionWindow:
+        if end < start:
+            raise AnalysisError(f"cloud monitoring: window of {revision} ends before it starts")
+        return await asyncio.to_thread(self._read, revision, start, end)
+
+
+def _histogram(series_list: Sequence[Any]) -> LatencyHistogram:
+    """Sum the distributions of every point into one histogram, in seconds."""
+    bounds: tuple[float, ...] | None = None
+    counts: list[int] = []
+    for series in series_list:
+        for point in series.points:
+            dist = point.value.distribution_value
+            these = tuple(b / 1000.0 for b in bucket_bounds(dist.bucket_options))
+            if bounds is None:
+                bounds, counts = these, [0] * len(these)
+            elif these != bounds:
+                raise AnalysisError("cloud monitoring: request_latencies points have different buckets")
+            for i, c in enumerate(dist.bucket_counts):
+                if i < len(counts):
+                    counts[i] += int(c)
+    if bounds is None:
+        return LatencyHistogram((math.inf,), (0,))
+    return LatencyHistogram(bounds, tuple(counts))
+
+
+def create(spec: AnalysisSpec, **context: Any) -> CloudMonitoringSource:
+    """The registry's factory; ``context["client"]`` may carry a ready MetricServiceClient."""
+    if spec.cloudmonitoring is None:
+        raise AnalysisConfigError("metric source 'cloudmonitoring' needs an analysis.cloudmonitoring section")
+    return CloudMonitoringSource(spec.cloudmonitoring, client=context.get("client"))

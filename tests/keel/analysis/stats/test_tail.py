@@ -1,0 +1,24 @@
+import math
+
+from keel.analysis.stats.tail import exceedances
+
+BOUNDS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, math.inf]
+
+
+def test_threshold_is_the_first_bound_with_at_most_the_tail_share_above() -> None:
+    canary = [10, 20, 40, 20, 6, 3, 1]  # 100 requests
+    baseline = [100, 200, 400, 200, 80, 15, 5]  # 1000 requests
+    found = exceedances(BOUNDS, canary, baseline, 0.95)
+    assert found is not None
+    # pooled above 0.2 s: 3+1+15+5 = 24 of 1100 (2.2 %) <= 5 %; above 0.1 s: 110 (10 %) > 5 %
+    assert found.threshold == 0.2
+    assert (found.canary, found.canary_total) == (4, 100)
+    assert (found.baseline, found.baseline_total) == (20, 1000)
+
+
+def test_nothing_to_compare() -> None:
+    assert exceedances(BOUNDS, [0] * 7, [0] * 7, 0.99) is None
+    # everything in the first bucket: no request above any bound
+    assert exceedances(BOUNDS, [5, 0, 0, 0, 0, 0, 0], [50, 0, 0, 0, 0, 0, 0], 0.99) is None
+    # most requests in the +Inf bucket: no finite bound has at most 1 % above it
+    assert exceedances(BOUNDS, [0, 0, 0, 0, 0, 0, 5], [0, 0, 0, 0, 0, 0, 50], 0.99) is None
