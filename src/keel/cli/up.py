@@ -1,0 +1,99 @@
+"""``keel up --env E``: start the local platform's daemon (router + supervised revisions) in the background."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from keel.cli.terminal import OutputFormat, terminal
+from keel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from keel.platforms.local import LocalPlatform
+    from keel.spec import KeelSpec
+
+HELP = """Start the local platform of environment E in the background: the traffic router on the environment's
+port and a supervisor for its revisions. It outlives this command (stop it with keel down); revisions left
+by a daemon that died are recovered. Exit codes: 0 up, 1 failed to start, 2 bad keel.yaml or options."""
+
+ENV_OPTION = typer.Option("local", "--env", "-e", envvar="KEEL_ENV", help="Environment in keel.yaml.")
+FILE_OPTION = typer.Option(Path("keel.yaml"), "--file", "-f", envvar="KEEL_FILE", help="The spec file.")
+FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", envvar="KEEL_FORMAT", help="Output format.")
+
+
+def local_platform(spec_file: Path, env_name: str, *, auto_start: bool) -> tuple[KeelSpec, LocalPlatform]:
+    """The spec and the LocalPlatform of one of its environments; other platforms are refused with the reason."""
+    from keel.platforms.local import LocalPlatform
+    from keel.rollout.wiring import state_dir
+    from keel.spec import LocalEnvironment, load_spec
+
+    spec = load_spec(spec_file)
+    environment = spec.environment(env_name)
+    if not isinstance(environment, LocalEnvironment):
+        raise ConfigError(
+            f"{spec_file}: environment {env_name!r} runs on {environment.platform}: "
+            "keel up, down and status manage environments with platform: local"
+        )
+    return spec, LocalPlatform(
+        service=spec.service,
+        env_name=env_name,
+        command=environment.run,
+        port=environment.port,
+        state_dir=state_dir(spec) / env_name,
+        env=environment.env,
+        host=environment.host,
+        auto_start=auto_start,
+    )
+
+
+async def _start(platform: LocalPlatform) -> dict[str, Any]:
+    already = platform.daemon() is not None
+    info = await platform.start()
+    revisions = await platform.revisions()
+    traffic = await platform.traffic()
+    return {
+        "service": platform.service,
+        "environment": platform.env_name,
+        "url": platform.url,
+        "daemon_pid": info.pid,
+        "already_running": already,
+        "state_dir": str(platform.state.path),
+        "revisions": [r.name for r in revisions],
+        "traffic": dict(traffic.weights),
+    }
+
+
+def up(
+    env: str = ENV_OPTION,
+    spec_file: Path = FILE_OPTION,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    term = terminal()
+    _, platform = local_platform(spec_file, env, auto_start=True)
+    result = asyncio.run(_start(platform))
+    if output_format is OutputFormat.json:
+        term.json(result)
+        return
+    verb = "was already up" if result["already_running"] else "is up"
+    lines = [
+        f"{platform.name} {verb}: router {result['url']} (daemon pid {result['daemon_pid']}, "
+        f"state {result['state_dir']})"
+    ]
+    if result["revisions"]:
+        lines.append(f"revisions: {', '.join(result['revisions'])}")
+    if result["traffic"]:
+        lines.append("traffic: " + ", ".join(f"{n} {w} %" for n, w in result["traffic"].items()))
+    else:
+        lines.append(f"no revision serves traffic yet: release one with keel deploy --env {env}")
+    if output_format is OutputFormat.markdown:
+        term.print("\n".join(f"- {line}" for line in lines))
+    else:
+        for line in lines:
+            term.print(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up", help=HELP)(up)
