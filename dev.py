@@ -73,14 +73,7 @@ def test(extra: list[str]) -> int:
 
 
 def demo(extra: list[str]) -> int:
-    env_db = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{ROOT / 'var' / 'bayit.db'}")
-    (ROOT / "var").mkdir(exist_ok=True)
-    os.environ.setdefault("DATABASE_URL", env_db)
-    print(
-        "dev.py: serving the Bayit+ API on http://127.0.0.1:8080 (SQLite, sample catalog); Ctrl-C stops",
-        flush=True,
-    )
-    return _run(str(BIN / "bayit"), "serve", "--seed", "--port", os.environ.get("PORT", "8080"), *extra)
+    return _run(str(BIN / "keel"), "demo", *extra)
 
 
 def main() -> int:

@@ -36,12 +36,16 @@ def safe_url(url: str) -> str:
 class Database:
     """Owns the engine and the session factory; ``dispose()`` closes the pool on shutdown."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 20, pool_timeout: float = 10.0, echo: bool = False
+    ) -> None:
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         kwargs: dict[str, object] = {"echo": echo, "pool_pre_ping": False}
         if self.dialect == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5, pool_recycle=1800)
+            kwargs.update(
+                pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout, pool_recycle=1800
+            )
             kwargs["connect_args"] = {"timeout": 5, "command_timeout": 10}
         else:
             kwargs["connect_args"] = {"timeout": 5}

@@ -1,0 +1,151 @@
+"""The result of a rollout as stable JSON (for CI) and as a Markdown summary (for $GITHUB_STEP_SUMMARY)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from keel.rollout.phases import Kind, Phase
+from keel.rollout.state import Rollout
+from keel.store import Store
+
+# Exit codes of keel deploy and keel rollback (documented in their --help and docs/architecture.md).
+EXIT_CODES: dict[Phase, int] = {
+    Phase.PROMOTED: 0,
+    Phase.ROLLED_BACK: 1,
+    Phase.FAILED: 1,
+    Phase.PAUSED: 4,
+    Phase.ROLLBACK_FAILED: 5,
+}
+
+
+def exit_code(rollout: Rollout) -> int:
+    if rollout.kind is Kind.ROLLBACK and rollout.phase is Phase.ROLLED_BACK:
+        return 0
+    return EXIT_CODES.get(rollout.phase, 1)
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts is not None else None
+
+
+def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) -> dict[str, Any]:
+    """Everything a pipeline needs to know about one rollout (schema ``keel.rollout/v1``)."""
+    verdicts = [
+        {
+            "step": v["step"],
+            "look": v["look"],
+            "outcome": v["outcome"],
+            "summary": v["verdict"].get("summary", ""),
+        }
+        for v in store.verdicts(rollout.id)
+    ]
+    rollback = None
+    if rollout.switched_at is not None:
+        rollback = {
+            "target": rollout.target,
+            "cause": rollout.failed_by or "manual",
+            "switched_at": _iso(rollout.switched_at),
+            "seconds_from_failure_to_switch": (
+                round(rollout.switched_at - rollout.fail_at, 3) if rollout.fail_at is not None else None
+            ),
+            "verified": rollout.phase is Phase.ROLLED_BACK,
+            "last_probe": rollout.last_probe,
+        }
+    finished = rollout.finished
+    transitions = store.transitions(rollout.id)
+    cause = next(
+        (t["reason"] for t in transitions if t["to_phase"] in ("rolling_back", "failed", "paused")), None
+    )
+    return {
+        "schema": "keel.rollout/v1",
+        "rollout": rollout.id,
+        "kind": rollout.kind.value,
+        "service": rollout.service,
+        "environment": rollout.environment,
+        "revision": rollout.revision,
+        "previous": rollout.previous,
+        "first_deploy": rollout.first_deploy,
+        "phase": rollout.phase.value,
+        "reason": rollout.reason,
+        "cause": cause,
+        "failed_by": rollout.failed_by or None,
+        "started": _iso(rollout.created),
+        "finished": _iso(finished),
+        "duration_s": round(finished - rollout.created, 3) if finished is not None else None,
+        "steps": [{"weight": s.weight, "hold_s": s.hold} for s in rollout.steps],
+        "gates": {
+            "health": {"passes": rollout.gate_passes, "last_probe": rollout.last_probe}
+            if rollout.url
+            else None,
+            "smoke": rollout.smoke,
+        },
+        "verdicts": verdicts,
+        "rollback": rollback,
+        "transitions": [
+            {"at": _iso(t["at"]), "from": t["from_phase"], "to": t["to_phase"], "reason": t["reason"]}
+            for t in transitions
+        ],
+        "notifications": {"failures": list(notify_failures)},
+        "exit_code": exit_code(rollout),
+    }
+
+
+_BADGE = {
+    "promoted": "✅ promoted",
+    "rolled_back": "↩️ rolled back",
+    "failed": "⛔ stopped at a gate",
+    "paused": "⏸️ paused",
+    "rollback_failed": "🚨 rollback needs attention",
+}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """A short Markdown summary for CI: outcome, facts, steps, analysis and the rollback result."""
+    kind = "rollback" if result["kind"] == "rollback" else "deploy"
+    badge = _BADGE.get(result["phase"], result["phase"])
+    if kind == "rollback" and result["phase"] == "rolled_back":
+        badge = "↩️ rolled back (manual)"
+    lines = [
+        f"### keel {kind}: {result['service']} → {result['environment']}: {badge}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| revision | `{result['revision']}` |",
+        f"| previous | `{result['previous']}` |"
+        if result["previous"]
+        else "| previous | none (first deploy) |",
+        f"| rollout | `{result['rollout']}` |",
+        f"| duration | {result['duration_s']} s |",
+        f"| result | {_cell(result['reason'])} |",
+    ]
+    if result.get("cause"):
+        lines.append(f"| cause | {_cell(result['cause'])} |")
+    if result["steps"]:
+        steps = ", ".join(f"{s['weight']}% ({s['hold_s']:g}s)" for s in result["steps"])
+        lines.append(f"| steps | {steps} |")
+    smoke = (result.get("gates") or {}).get("smoke")
+    if smoke:
+        lines.append(f"| smoke gate | {_cell(str(smoke.get('summary', '')))} |")
+    if result["verdicts"]:
+        lines += ["", "**Analysis**", ""]
+        for v in result["verdicts"][-6:]:
+            lines.append(
+                f"- step {v['step'] + 1}, look {v['look']}: **{v['outcome']}**: {_cell(v['summary'])}"
+            )
+    rollback = result.get("rollback")
+    if rollback:
+        verified = "verified ready" if rollback["verified"] else "NOT verified ready"
+        lines += [
+            "",
+            f"**Rollback** to `{rollback['target']}` ({rollback['cause']}): {verified}; "
+            f"traffic switched {rollback['seconds_from_failure_to_switch']} s after the failure.",
+        ]
+    if result["notifications"]["failures"]:
+        lines += ["", "Notification failures: " + "; ".join(result["notifications"]["failures"])]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

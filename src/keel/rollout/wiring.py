@@ -1,0 +1,91 @@
+"""From keel.yaml to a ready engine: the store, the platform, gates and the analyzer of one environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from keel.analysis.base import Analyzer
+from keel.platforms.base import Platform
+from keel.rollout.engine import AnalyzerFactory, EngineSettings
+from keel.rollout.gates import ExpectationsGate, HttpProber, NoSmokeGate, SmokeGate, SuiteGate
+from keel.spec import KeelSpec, LocalEnvironment
+from keel.store import Store
+
+STATE_DIR_ENV = "KEEL_STATE_DIR"
+
+
+def state_dir(spec: KeelSpec) -> Path:
+    """The project's ``.keel`` directory beside keel.yaml (or ``$KEEL_STATE_DIR``): store and local platforms."""
+    override = os.environ.get(STATE_DIR_ENV)
+    return Path(override).resolve() if override else spec.base_dir / ".keel"
+
+
+def open_store(spec: KeelSpec) -> Store:
+    return Store(state_dir(spec) / "keel.db")
+
+
+def engine_settings(spec: KeelSpec, env_name: str) -> EngineSettings:
+    environment = spec.environment(env_name)
+    keep = environment.keep_revisions if isinstance(environment, LocalEnvironment) else None
+    health = spec.gates.health
+    return EngineSettings(
+        health=health,
+        rollback=spec.rollback,
+        look_interval=spec.analysis.interval,
+        max_extra_hold=spec.analysis.max_extra_hold,
+        on_inconclusive=spec.analysis.on_inconclusive,
+        keep_revisions=keep,
+    )
+
+
+def smoke_gate(spec: KeelSpec) -> SmokeGate:
+    smoke = spec.gates.smoke
+    if smoke is None:
+        return NoSmokeGate()
+    path = spec.smoke_file()
+    if path is not None:
+        return SuiteGate(path, smoke.deadline)
+    return ExpectationsGate(smoke.checks, timeout=spec.gates.health.timeout * 2)
+
+
+def analyzer_factory(spec: KeelSpec, platform: Platform) -> AnalyzerFactory:
+    """Builds the analyzer once the engine knows whether there is a baseline (none on a first deploy)."""
+
+    def build(has_baseline: bool) -> Analyzer:
+        from keel.analysis.config import build_analyzer
+        from keel.analysis.sources.registry import create_source
+
+        source = create_source(spec.analysis, platform=platform)
+        return build_analyzer(spec.analysis, source, has_baseline=has_baseline)
+
+    return build
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """The parts one environment's rollouts use; tests build their own with fakes."""
+
+    store: Store
+    platform: Platform
+    settings: EngineSettings
+    prober: HttpProber
+    smoke: SmokeGate
+    analyzer: AnalyzerFactory
+
+
+def wire(spec: KeelSpec, env_name: str) -> Wiring:
+    from keel.platforms.registry import create_platform
+
+    environment = spec.environment(env_name)
+    store = open_store(spec)
+    platform = create_platform(spec.service, env_name, environment, state_dir(spec))
+    return Wiring(
+        store=store,
+        platform=platform,
+        settings=engine_settings(spec, env_name),
+        prober=HttpProber(),
+        smoke=smoke_gate(spec),
+        analyzer=analyzer_factory(spec, platform),
+    )

@@ -1,0 +1,302 @@
+"""The keel.yaml model: service, environments, probes, gates, strategy, analysis and notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from keel.analysis.config import AnalysisSpec
+from keel.durations import Duration
+from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, read_yaml
+
+DEFAULT_FILE = "keel.yaml"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- environments -------------------------------------------------------------------------------------------
+
+
+class LocalEnvironment(Model):
+    """Revisions run as supervised local processes behind keel's traffic router on ``port``."""
+
+    platform: Literal["local"]
+    run: tuple[str, ...] = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    host: str = "127.0.0.1"
+    env: dict[str, str] = Field(default_factory=dict)
+    keep_revisions: int = Field(default=3, ge=2, le=20)
+
+
+class CloudRunEnvironment(Model):
+    """A Cloud Run service; its adapter comes with the Cloud Run issue."""
+
+    platform: Literal["cloudrun"]
+    project: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    service: str = Field(min_length=1)
+    image: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    optional_unconfigured: tuple[str, ...] = ()
+    require_staging_verification: bool = False
+
+
+Environment = LocalEnvironment | CloudRunEnvironment
+_ENVIRONMENTS: dict[str, type[Model]] = {"local": LocalEnvironment, "cloudrun": CloudRunEnvironment}
+
+
+# --- probes and gates ---------------------------------------------------------------------------------------
+
+
+class Probe(Model):
+    path: str = "/health/ready"
+    timeout: Duration = 5.0
+    period: Duration = 10.0
+    failure_threshold: int = Field(default=3, ge=1)
+
+
+class Probes(Model):
+    startup: Probe = Probe(path="/health/startup")
+    liveness: Probe = Probe(path="/health/live", timeout=3.0)
+    readiness: Probe = Probe(path="/health/ready")
+
+
+class HealthGate(Model):
+    """The revision must answer readiness ``passes`` times in a row within ``deadline`` of being deployed."""
+
+    path: str = "/health/ready"
+    passes: int = Field(default=3, ge=1, le=100)
+    deadline: Duration = 60.0
+    interval: Duration = 1.0
+    timeout: Duration = 5.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str) else data
+
+
+class Expectation(Model):
+    """One HTTP check of the built-in smoke gate: a GET (or ``method``) must answer ``status``."""
+
+    path: str = Field(pattern=r"^/")
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] = "GET"
+    status: int = Field(default=200, ge=100, le=599)
+    contains: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class SmokeGate(Model):
+    """Either a keel.smoke suite file (relative to keel.yaml) or a list of inline HTTP expectations."""
+
+    file: str | None = None
+    checks: tuple[Expectation, ...] = ()
+    deadline: Duration | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_short(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"file": data}
+        if isinstance(data, list):
+            return {"checks": data}
+        return data
+
+
+class Gates(Model):
+    health: HealthGate = HealthGate()
+    smoke: SmokeGate | None = None
+
+
+# --- strategy -----------------------------------------------------------------------------------------------
+
+
+class Step(Model):
+    weight: int = Field(ge=1, le=100)
+    hold: Duration = 0.0
+
+
+DEFAULT_STEPS = (Step(weight=10, hold=600.0), Step(weight=50, hold=600.0), Step(weight=100))
+
+
+class Canary(Model):
+    steps: tuple[Step, ...] = Field(default=DEFAULT_STEPS, min_length=1)
+
+
+class Direct(Model):
+    hold: Duration = 0.0
+
+
+class Strategy(Model):
+    """``direct`` (100 % at once) or ``canary`` (weighted steps with holds, ending at 100)."""
+
+    direct: Direct | None = None
+    canary: Canary | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        if data in ("direct", "canary"):
+            return {data: {}}
+        if isinstance(data, Mapping):
+            return {k: ({} if v is None else v) for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Strategy:
+        if (self.direct is None) == (self.canary is None):
+            raise ValueError("choose exactly one of direct or canary")
+        return self
+
+    def steps(self) -> tuple[Step, ...]:
+        if self.canary is not None:
+            return self.canary.steps
+        return (Step(weight=100, hold=self.direct.hold if self.direct else 0.0),)
+
+
+def _default_strategy() -> Strategy:
+    return Strategy(canary=Canary())
+
+
+# --- rollback and notifications -----------------------------------------------------------------------------
+
+
+class RollbackPolicy(Model):
+    """How a rollback target proves it is ready after the switch (readiness, not liveness)."""
+
+    passes: int = Field(default=2, ge=1, le=100)
+    deadline: Duration = 30.0
+    interval: Duration = 0.5
+
+
+class Notifications(Model):
+    timeout: Duration = 3.0
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        out: dict[str, Any] = {"channels": {}}
+        for key, value in data.items():
+            if key == "timeout":
+                out["timeout"] = value
+            else:
+                out["channels"][key] = {} if value is None else value
+        return out
+
+
+# --- the file -----------------------------------------------------------------------------------------------
+
+
+class KeelSpec(Model):
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
+    environments: dict[str, Annotated[Environment, Field(discriminator="platform")]] = Field(min_length=1)
+    probes: Probes = Probes()
+    gates: Gates = Gates()
+    strategy: Strategy = Field(default_factory=_default_strategy)
+    analysis: AnalysisSpec = AnalysisSpec()
+    rollback: RollbackPolicy = RollbackPolicy()
+    notify: Notifications = Notifications()
+    source: str = Field(default=DEFAULT_FILE, exclude=True)
+
+    def environment(self, name: str) -> Environment:
+        """The named environment; an unknown name is a ConfigError listing the known ones."""
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.environments))
+            raise SpecError(
+                [Problem(self.source, None, "environments", f"no environment {name!r} (known: {known})")]
+            ) from None
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source).resolve().parent
+
+    def smoke_file(self) -> Path | None:
+        smoke = self.gates.smoke
+        if smoke is None or smoke.file is None:
+            return None
+        return (self.base_dir / smoke.file).resolve()
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_not_found":
+        return "required key 'platform' is missing (local or cloudrun)"
+    if kind == "union_tag_invalid":
+        return f"unknown platform {err.get('input', {}).get('platform')!r} (known: local, cloudrun)"
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
+def _path(loc: tuple[Any, ...], kind: str) -> KeyPath:
+    path: list[str | int] = [p for p in loc if isinstance(p, str | int)]
+    # A discriminated union puts the platform tag into the location: environments.<name>.<tag>.<key>.
+    if len(path) >= 3 and path[0] == "environments" and path[2] in _ENVIRONMENTS:
+        del path[2]
+    if kind.startswith("union_tag"):
+        path.append("platform")
+    return tuple(path)
+
+
+def _semantic_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
+    """Rules pydantic cannot place on a key: step order, the last weight, smoke files, notifier names."""
+    problems: list[Problem] = []
+    if spec.strategy.canary is not None:
+        steps = spec.strategy.canary.steps
+        base: KeyPath = ("strategy", "canary", "steps")
+        for i in range(1, len(steps)):
+            if steps[i].weight <= steps[i - 1].weight:
+                problems.append(doc.problem((*base, i, "weight"), "weights must increase from step to step"))
+        if steps[-1].weight != 100:
+            problems.append(
+                doc.problem(
+                    (*base, len(steps) - 1, "weight"),
+                    "the last step's weight must be 100 (weights end at 100)",
+                )
+            )
+    smoke = spec.smoke_file()
+    if smoke is not None and not smoke.is_file():
+        problems.append(doc.problem(("gates", "smoke"), f"smoke suite file not found: {smoke}"))
+    from keel.notify.registry import config_problems
+
+    for name, config in spec.notify.channels.items():
+        for path, message in config_problems(name, config):
+            problems.append(doc.problem(("notify", name, *path), message))
+    return problems
+
+
+def parse_spec(doc: YamlDocument) -> KeelSpec:
+    """Validate a parsed keel.yaml; every problem names the file, line and key, all at once."""
+    if doc.data is None:
+        raise SpecError([Problem(doc.file, None, "", "file is empty")])
+    if not isinstance(doc.data, Mapping):
+        raise SpecError([Problem(doc.file, 1, "", "expected a mapping of keys (service, environments, ...)")])
+    try:
+        spec = KeelSpec.model_validate({**doc.data, "source": doc.file})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = _path(tuple(err["loc"]), str(err.get("type", "")))
+            problems.append(doc.problem(path, _message(err)))
+        raise SpecError(problems) from None
+    problems = _semantic_problems(doc, spec)
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def load_spec(path: str | Path = DEFAULT_FILE) -> KeelSpec:
+    """Read and validate keel.yaml before anything starts."""
+    return parse_spec(read_yaml(path))

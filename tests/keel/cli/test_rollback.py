@@ -1,0 +1,83 @@
+"""keel rollback as a user runs it: list, dry run, confirmation, -n, --revision, and the readiness check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from keel.store import Store
+from tests.keel.cli.releases import free_port, keel, result, write_spec
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def released(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Three direct releases: revisions r1, r2, r3 (r3 serving)."""
+    write_spec(tmp_path, free_port(), "direct")
+    names = []
+    try:
+        for n in range(3):
+            proc = keel("deploy", "--format", "json", "--set", f"REVISION=v{n}", cwd=tmp_path)
+            assert proc.returncode == 0, proc.stderr
+            names.append(result(proc)["revision"])
+        yield tmp_path, names
+    finally:
+        keel("down", "--env", "local", cwd=tmp_path)
+
+
+def traffic(directory: Path) -> dict[str, int]:
+    status = json.loads(keel("status", "--format", "json", cwd=directory).stdout)
+    return {r["name"]: r["weight"] for r in status["revisions"] if r["weight"]}
+
+
+def test_list_dry_run_and_confirmation(released: tuple[Path, list[str]]) -> None:
+    directory, (r1, r2, r3) = released
+    listing = json.loads(keel("rollback", "--list", "--format", "json", cwd=directory).stdout)
+    assert listing["traffic"] == {r3: 100}
+    assert [(c["n"], c["revision"]) for c in listing["candidates"]] == [(1, r2), (2, r1)]
+
+    dry = keel("rollback", "-n", "2", "--dry-run", cwd=directory)
+    assert dry.returncode == 0 and f"would all traffic in local to {r1}" in dry.stdout
+    assert traffic(directory) == {r3: 100}
+
+    no_tty = keel("rollback", cwd=directory)
+    assert no_tty.returncode == 2 and "refusing to prompt without a terminal" in no_tty.stderr
+    assert traffic(directory) == {r3: 100}
+
+    for bad in (["-n", "0"], ["-n", "3"], ["--revision", "nope-00001-xyz"], ["--revision", r3]):
+        proc = keel("rollback", "--yes", *bad, cwd=directory)
+        assert proc.returncode == 2, (bad, proc.stderr)
+    assert traffic(directory) == {r3: 100}
+
+
+def test_rollback_n_back_then_by_name_never_to_an_aborted_revision(released: tuple[Path, list[str]]) -> None:
+    directory, (r1, r2, r3) = released
+    back = keel("rollback", "--yes", "-n", "2", "--format", "json", cwd=directory)
+    data = result(back)
+    assert back.returncode == 0, back.stderr
+    assert data["kind"] == "rollback" and data["phase"] == "rolled_back" and data["revision"] == r1
+    assert data["rollback"]["verified"] and traffic(directory) == {r1: 100}
+
+    store = Store(directory / ".keel" / "keel.db")
+    store.set_revision_status("local", r2, "aborted")
+    store.close()
+    refused = keel("rollback", "--yes", "--revision", r2, cwd=directory)
+    assert refused.returncode == 2 and "aborted during its own release" in refused.stderr
+    forward = keel("rollback", "--yes", "--revision", r3, "--format", "json", cwd=directory)
+    assert forward.returncode == 0 and traffic(directory) == {r3: 100}
+
+
+def test_a_target_that_is_not_ready_is_reported_and_traffic_stays(released: tuple[Path, list[str]]) -> None:
+    directory, (_, r2, _) = released
+    spec = directory / "keel.yaml"
+    text = spec.read_text().replace("path: /health/ready", "path: /fail")  # readiness now fails
+    spec.write_text(text.replace("rollback: {passes: 2, deadline: 20s", "rollback: {passes: 2, deadline: 2s"))
+    proc = keel("rollback", "--yes", "--format", "json", cwd=directory)
+    data = result(proc)
+    assert proc.returncode == 5
+    assert data["phase"] == "rollback_failed" and "a human is needed" in data["reason"]
+    assert traffic(directory) == {r2: 100}  # a manual rollback never triggers an automatic one
