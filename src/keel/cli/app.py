@@ -31,7 +31,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail on stderr."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, envvar="KEEL_VERBOSE", help="More detail on stderr."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", envvar="KEEL_QUIET", help="Only errors and results."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show version."),
 ) -> None:

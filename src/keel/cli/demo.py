@@ -97,6 +97,8 @@ async def _demo(
 def _print_summary(term: Terminal, result: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from keel.cli.charts import demo_traffic, release_charts
+
     table = Table("release", "revision", "outcome", "why", "s", title="keel demo: the releases")
     names = ["first", "good", "faulty"]
     for name, r in zip(names, result["releases"], strict=False):
@@ -108,17 +110,23 @@ def _print_summary(term: Terminal, result: dict[str, Any]) -> None:
             )
         table.add_row(name, r["revision"], r["phase"].replace("_", " "), why, f"{r['duration_s']:.0f}")
     term.print(table)
+    width = min(term.out.width, 100)
+    for name, r in zip(names, result["releases"], strict=False):
+        term.print(f"\n[bold]{name} release[/bold] {r['revision']}: {r['phase'].replace('_', ' ')}")
+        term.print(release_charts(r, width=width))
     t = result["traffic"]
     term.print(
         f"synthetic traffic: {t['requests']} requests, outcomes {t['outcomes']}; transport errors "
         f"{t['transport_errors']} (server errors come from the faulty canary while it had 10%)"
     )
+    term.print(demo_traffic(t.get("timeline") or {}, width=width))
     verdict = "[green]as expected[/green]" if result["exit_code"] == 0 else "[red]not as expected[/red]"
     term.print(f"demo finished in {result['seconds']:.0f}s: {verdict}")
     if result["kept_running"]:
         term.print(
             f"the environment still runs: keel status --file {result['directory']}/keel.yaml --env demo"
         )
+        term.print(f"stop it with: keel down --file {result['directory']}/keel.yaml --env demo")
 
 
 def demo(

@@ -197,6 +197,10 @@ def emit_result(term: Terminal, result: dict[str, Any], output_format: OutputFor
                 f"the failure; {'verified ready' if rollback['verified'] else 'NOT verified ready'}"
             )
         term.print(f"rollout {result['rollout']} of {result['revision']} in {result['environment']}")
+        if result["kind"] == "deploy":
+            from keel.cli.charts import release_charts
+
+            term.print(release_charts(result, width=min(term.out.width, 100)))
 
 
 async def run_deploy(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,6 +13,7 @@ from keel.cli.terminal import OutputFormat, terminal
 from keel.cli.up import ENV_OPTION, FILE_OPTION, FORMAT_OPTION, local_platform
 
 if TYPE_CHECKING:
+    from keel.platforms.local import LocalPlatform
     from keel.platforms.local.status import EnvironmentStatus
 
 HELP = """Show environment E: whether its platform runs, each revision's state, readiness (the health gate's
@@ -19,8 +21,36 @@ path, falling back to a TCP connect where the revision has none), weight, reques
 is stable for scripts. Exit codes: 0 running, 3 not running, 1 failed, 2 bad keel.yaml or options."""
 
 
-def _table(status: EnvironmentStatus) -> None:
+RECENT_MINUTES = 5.0
+RECENT_SLICES = 30
+
+
+async def recent_traffic(
+    platform: LocalPlatform, revisions: list[str], now: float, minutes: float = RECENT_MINUTES
+) -> list[dict[str, Any]]:
+    """Each revision's request rate, error rate and p95 (ms) per slice of the last ``minutes``, read from the
+    router (None where a slice had no requests)."""
+    span = minutes * 60.0 / RECENT_SLICES
+    starts = [now - minutes * 60.0 + i * span for i in range(RECENT_SLICES)]
+    rows = []
+    for revision in revisions:
+        windows = await asyncio.gather(*(platform.window(revision, s, s + span) for s in starts))
+        p95 = [w.latency.quantile(0.95) for w in windows]
+        rows.append(
+            {
+                "revision": revision,
+                "rps": [w.requests / span for w in windows],
+                "error_rate": [w.error_rate for w in windows],
+                "p95_ms": [None if q is None else q * 1000.0 for q in p95],
+            }
+        )
+    return rows
+
+
+def _table(status: EnvironmentStatus, recent: list[dict[str, Any]] | None = None) -> None:
     from rich.table import Table
+
+    from keel.cli.charts import revision_sparks, split_bars
 
     term = terminal()
     term.print(f"{status.service} ({status.env_name}): router {status.url}, daemon pid {status.daemon_pid}")
@@ -44,6 +74,10 @@ def _table(status: EnvironmentStatus) -> None:
     term.print(table)
     split = ", ".join(f"{n} {w} %" for n, w in status.weights.items()) or "none (no revision serves traffic)"
     term.print(f"traffic: {split}")
+    width = min(term.out.width, 100)
+    term.print(split_bars(status.weights, width=width))
+    if recent is not None:
+        term.print(revision_sparks(recent, RECENT_MINUTES, width=width))
 
 
 def _markdown(status: EnvironmentStatus) -> None:
@@ -60,6 +94,18 @@ def _markdown(status: EnvironmentStatus) -> None:
             f"| {data['requests']} | {data['errors']} |"
         )
     terminal().print("\n".join(lines))
+
+
+def _recent(platform: LocalPlatform, status: EnvironmentStatus) -> list[dict[str, Any]] | None:
+    """Recent traffic of the serving revisions, or None (with a warning) when the router cannot say."""
+    from keel.errors import KeelError
+
+    serving = [name for name, weight in status.weights.items() if weight > 0]
+    try:
+        return asyncio.run(recent_traffic(platform, serving, time.time()))
+    except KeelError as exc:
+        terminal().warn(f"recent traffic unavailable: {exc}")
+        return None
 
 
 def status(
@@ -81,7 +127,7 @@ def status(
     elif output_format is OutputFormat.markdown and result.running:
         _markdown(result)
     elif result.running:
-        _table(result)
+        _table(result, _recent(platform, result))
     if not result.running:
         raise DaemonNotRunning(f"{platform.name} is not running (start it with: keel up --env {env})")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,7 @@ def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) 
             "look": v["look"],
             "outcome": v["outcome"],
             "summary": v["verdict"].get("summary", ""),
+            **look_facts(v["verdict"], v["at"] - rollout.created),
         }
         for v in store.verdicts(rollout.id)
     ]
@@ -75,6 +77,7 @@ def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) 
         "finished": _iso(finished),
         "duration_s": round(finished - rollout.created, 3) if finished is not None else None,
         "steps": [{"weight": s.weight, "hold_s": s.hold} for s in rollout.steps],
+        "traffic": traffic_timeline(rollout, transitions),
         "gates": {
             "health": {"passes": rollout.gate_passes, "last_probe": rollout.last_probe}
             if rollout.url
@@ -90,6 +93,54 @@ def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) 
         "notifications": {"failures": list(notify_failures)},
         "exit_code": exit_code(rollout),
     }
+
+
+_STEP = re.compile(r"^step (\d+)/\d+:")
+_FACT_KEYS = ("requests", "errors", "error_rate", "p95_ms")
+
+
+def traffic_timeline(rollout: Rollout, transitions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The new revision's weight over the rollout, read from its transitions: ``{"t_s": seconds from the start,
+    "weight": percent, "event": what moved it}``, one point per change (a deploy starts at 0 %)."""
+    if rollout.kind is not Kind.DEPLOY:
+        return []
+    points: list[dict[str, Any]] = [{"t_s": 0.0, "weight": 0, "event": "start"}]
+
+    def add(at: float, weight: int, event: str) -> None:
+        if weight != points[-1]["weight"]:
+            points.append({"t_s": round(max(at - rollout.created, 0.0), 3), "weight": weight, "event": event})
+
+    for t in transitions:
+        match = _STEP.match(t["reason"] or "")
+        if t["to_phase"] == "holding" and match:
+            index = int(match.group(1)) - 1
+            if 0 <= index < len(rollout.steps):
+                add(t["at"], rollout.steps[index].weight, f"step {index + 1}: {rollout.steps[index].weight}%")
+        elif t["to_phase"] == "promoted":
+            add(t["at"], 100, "promoted")
+        elif t["to_phase"] == "verifying":  # traffic has moved back to the rollback target
+            at = rollout.switched_at if rollout.switched_at is not None else t["at"]
+            add(at, 0, "rolled back")
+    return points
+
+
+def look_facts(verdict: dict[str, Any], t_s: float) -> dict[str, Any]:
+    """Per-look numbers for charts: when (seconds from the start), the canary's and the baseline's requests,
+    errors, error rate and p95 (ms), and the judge's limits where it has fixed ones."""
+    canary: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
+    limits: dict[str, float] = {}
+    for metric in verdict.get("metrics") or ():
+        data = metric.get("data") or {}
+        if canary is None and isinstance(data.get("canary"), dict):
+            canary = {k: data["canary"].get(k) for k in _FACT_KEYS}
+        if baseline is None and isinstance(data.get("baseline"), dict):
+            baseline = {k: data["baseline"].get(k) for k in _FACT_KEYS}
+        if data.get("min_success_rate") is not None:
+            limits["max_error_rate"] = round(1.0 - float(data["min_success_rate"]), 6)
+        if metric.get("metric") == "latency-p95" and data.get("max_ms") is not None:
+            limits["max_p95_ms"] = float(data["max_ms"])
+    return {"t_s": round(t_s, 3), "canary": canary, "baseline": baseline, "limits": limits}
 
 
 _BADGE = {

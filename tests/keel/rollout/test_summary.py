@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from keel.analysis.base import Outcome
+from keel.analysis.base import LatencyHistogram, Look, Outcome, RevisionWindow
+from keel.analysis.config import AnalysisSpec, ThresholdsSpec
+from keel.analysis.judges.compare import CompareJudge
+from keel.analysis.judges.thresholds import ThresholdJudge
 from keel.rollout.runner import new_deploy, run_to_rest
-from keel.rollout.summary import exit_code, markdown, report
+from keel.rollout.summary import exit_code, look_facts, markdown, report
 from tests.keel.rollout.fakes import STEPS, Rig
 
 
@@ -42,3 +46,64 @@ async def test_report_of_a_first_deploy(tmp_path: Path) -> None:
     data = report(rig.store, final)
     assert data["exit_code"] == 0 and data["first_deploy"] and data["rollback"] is None
     assert "| previous | none (first deploy) |" in markdown(data)
+
+
+async def test_report_traffic_timeline_of_a_promotion_and_a_rollback(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.platform.add_serving("svc-00000-old")
+    rollout = new_deploy(
+        rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="cccccccc"
+    )
+    final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
+    points = report(rig.store, final)["traffic"]
+    assert [(p["weight"], p["event"]) for p in points] == [
+        (0, "start"),
+        (10, "step 1: 10%"),
+        (50, "step 2: 50%"),
+        (100, "step 3: 100%"),
+    ]
+    times = [p["t_s"] for p in points]
+    assert times == sorted(times) and times[2] - times[1] >= 60  # step 1 held 60 s
+
+    rig.outcome = lambda canary, look: Outcome.FAIL
+    rollout = new_deploy(
+        rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="dddddddd"
+    )
+    final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
+    data = report(rig.store, final)
+    assert [(p["weight"], p["event"]) for p in data["traffic"]] == [
+        (0, "start"),
+        (10, "step 1: 10%"),
+        (0, "rolled back"),
+    ]
+    assert data["traffic"][-1]["t_s"] == round(final.switched_at - final.created, 3)
+    look = data["verdicts"][0]
+    assert look["canary"] is None and look["baseline"] is None and look["limits"] == {}  # scripted: no data
+    assert 0 <= look["t_s"] <= data["duration_s"]
+
+
+def _window(name: str, requests: int, errors: int, slow: int) -> RevisionWindow:
+    bounds = (0.05, 0.5, math.inf)
+    return RevisionWindow(
+        name, 0.0, 60.0, requests, errors, LatencyHistogram(bounds, (requests - slow, slow, 0))
+    )
+
+
+def test_look_facts_of_the_threshold_and_compare_judges() -> None:
+    look = Look(step=0, look=1, step_started=0.0, now=30.0, hold_seconds=60.0)
+    spec = AnalysisSpec(thresholds=ThresholdsSpec(min_success_rate=0.95, max_p95=0.2))
+    verdict = ThresholdJudge(spec).judge(_window("new", 200, 4, 0), None, look).to_json()
+    facts = look_facts(verdict, 12.5)
+    assert facts["t_s"] == 12.5 and facts["baseline"] is None
+    assert facts["canary"]["requests"] == 200 and facts["canary"]["error_rate"] == 0.02
+    assert facts["limits"] == {"max_error_rate": 0.05, "max_p95_ms": 200.0}
+
+    verdict = (
+        CompareJudge(AnalysisSpec())
+        .judge(_window("new", 200, 20, 100), _window("old", 1800, 2, 0), look)
+        .to_json()
+    )
+    facts = look_facts(verdict, 3.0)
+    assert facts["canary"]["error_rate"] == 0.1 and facts["baseline"]["error_rate"] == round(2 / 1800, 6)
+    assert facts["canary"]["p95_ms"] > facts["baseline"]["p95_ms"]
+    assert facts["limits"] == {}
