@@ -125,7 +125,8 @@ class LocalPlatform:
             return info
         self.state.ensure()
         stale = self.state.read_daemon()
-        if stale is not None:
+        # Only a record whose process is gone is stale: another caller's daemon may have written it meanwhile.
+        if stale is not None and not is_daemon(stale.pid):
             self.state.clear_daemon(stale.pid)
         command = [
             sys.executable, "-m", DAEMON_MODULE,

@@ -31,30 +31,24 @@ class ResponseHead(NamedTuple):
 
 
 # Every header line is a token, a colon and a value without bare CR or LF (no space before the colon: a
-# proxy and its backend must never disagree on framing). Matched in C, once per head.
-_HEADER_BLOCK = re.compile(rb"(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*)*")
+# proxy and its backend must never disagree on framing). The whole head (first line and header lines) is
+# validated by one C regex match, which also captures what the router needs from the first line; the framing
+# headers are then found by a second match over the lowered head. Nothing else of the head is parsed: it
+# travels through untouched.
+_LINES = rb"((?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]++:[^\r\n]*+)*+)\r\n\r\n"
+_REQUEST = re.compile(rb"([^ \r\n]++) [^ \r\n]++ (HTTP/1\.[^ \r\n]*+)" + _LINES)
+_RESPONSE = re.compile(rb"(HTTP/1\.[^ \r\n]*+) ([0-9]++)(?: [^\r\n]*+)?" + _LINES)
 _FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection|expect):([^\r\n]*)")
 
 
-def _split(head: bytes) -> tuple[bytes, bytes]:
-    """The first line and the header block (each line preceded by CRLF) of a head ending in CRLF CRLF."""
-    line_end = head.find(CRLF)
-    return head[:line_end], head[line_end:-4]
-
-
-def _keeps_alive(version: bytes, connection: set[bytes]) -> bool:
-    return b"close" not in connection if version == b"HTTP/1.1" else b"keep-alive" in connection
-
-
-def _headers(block: bytes) -> tuple[int | None, bool, set[bytes], bool]:
-    """Content-Length, chunked, Connection tokens and Expect: 100-continue from a header block."""
-    if not _HEADER_BLOCK.fullmatch(block):
-        raise BadMessage("malformed header line")
+def _headers(head: bytes, version: bytes) -> tuple[int | None, bool, bool, bool]:
+    """Content-Length, chunked, keep-alive and Expect: 100-continue from a validated head."""
     length: int | None = None
     chunked = False
-    connection: set[bytes] = set()
     expect = False
-    for name, raw in _FRAMING.findall(block.lower()):
+    http11 = version == b"HTTP/1.1"
+    keep_alive = http11
+    for name, raw in _FRAMING.findall(head.lower()):
         value = raw.strip()
         if name == b"content-length":
             if not value.isdigit() or (length is not None and length != int(value)):
@@ -63,33 +57,43 @@ def _headers(block: bytes) -> tuple[int | None, bool, set[bytes], bool]:
         elif name == b"transfer-encoding":
             chunked = value.endswith(b"chunked")
         elif name == b"connection":
-            connection |= {t.strip() for t in value.split(b",")}
+            tokens = {t.strip() for t in value.split(b",")}
+            if http11 and b"close" in tokens:
+                keep_alive = False
+            elif not http11 and b"keep-alive" in tokens:
+                keep_alive = True
         else:
             expect = value == b"100-continue"
     if chunked and length is not None:
         raise BadMessage("both Content-Length and chunked Transfer-Encoding")
-    return length, chunked, connection, expect
+    return length, chunked, keep_alive, expect
 
 
 def parse_request_head(head: bytes) -> RequestHead:
-    first, block = _split(head)
-    parts = first.split(b" ")
-    if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-        raise BadMessage("malformed request line")
-    length, chunked, connection, expect = _headers(block)
-    keep_alive = _keeps_alive(parts[2], connection)
+    """A request head ending in CRLF CRLF."""
+    match = _REQUEST.fullmatch(head)
+    if match is None:
+        line = head[: head.find(CRLF)]
+        if line.count(b" ") != 2 or not line.rsplit(b" ", 1)[-1].startswith(b"HTTP/1."):
+            raise BadMessage("malformed request line")
+        raise BadMessage("malformed header line")
+    method, version, block = match.groups()
+    if not block:
+        return RequestHead(method, version == b"HTTP/1.1", 0, False, False)
+    length, chunked, keep_alive, expect = _headers(head, version)
     if length is not None and length > MAX_BODY:
         raise BadMessage("request body too large")
-    return RequestHead(parts[0], keep_alive, length or 0, chunked, expect)
+    return RequestHead(method, keep_alive, length or 0, chunked, expect)
 
 
 def parse_response_head(head: bytes) -> ResponseHead:
-    first, block = _split(head)
-    parts = first.split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise BadMessage("malformed status line")
-    length, chunked, connection, _ = _headers(block)
-    return ResponseHead(int(parts[1]), _keeps_alive(parts[0], connection), length, chunked)
+    """A response head ending in CRLF CRLF."""
+    match = _RESPONSE.fullmatch(head)
+    if match is None:
+        raise BadMessage("malformed status line or header line")
+    version, status, _ = match.groups()
+    length, chunked, keep_alive, _ = _headers(head, version)
+    return ResponseHead(int(status), keep_alive, length, chunked)
 
 
 def response_has_body(method: bytes, status: int) -> bool:

@@ -60,7 +60,8 @@ class RevisionTotals:
 class RouterMetrics:
     """Records each proxied request in its revision's slot for the current second; aggregates on read.
 
-    The per-request path is one dict lookup, a few adds and a bisect; windows are summed when asked for.
+    The per-request path is one dict lookup (the revision's current slot), a few adds and a bisect; windows
+    are summed when asked for.
     Slots older than ``retention`` seconds are dropped as new ones are opened.
     """
 
@@ -68,23 +69,30 @@ class RouterMetrics:
         self._clock = clock
         self._retention = retention
         self._slots: dict[str, deque[_Slot]] = {}
+        self._current: dict[str, _Slot] = {}  # each revision's newest slot: the hot path's one lookup
 
     def record(self, revision: str, status: int, seconds: float) -> None:
         second = int(self._clock())
-        slots = self._slots.get(revision)
-        if slots is None:
-            slots = self._slots[revision] = deque()
-        if not slots or slots[-1].second != second:
-            slots.append(_Slot(second))
-            horizon = second - self._retention
-            while slots[0].second < horizon:
-                slots.popleft()
-        slot = slots[-1]
+        slot = self._current.get(revision)
+        if slot is None or slot.second != second:
+            slot = self._open(revision, second)
         slot.requests += 1
         if status >= 500:
             slot.errors += 1
-        slot.statuses[status] = slot.statuses.get(status, 0) + 1
+        statuses = slot.statuses
+        statuses[status] = statuses.get(status, 0) + 1
         slot.buckets[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+
+    def _open(self, revision: str, second: int) -> _Slot:
+        slots = self._slots.get(revision)
+        if slots is None:
+            slots = self._slots[revision] = deque()
+        slot = self._current[revision] = _Slot(second)
+        slots.append(slot)
+        horizon = second - self._retention
+        while slots[0].second < horizon:
+            slots.popleft()
+        return slot
 
     def revisions(self) -> list[str]:
         return sorted(self._slots)

@@ -21,7 +21,6 @@ from keel.platforms.local.http1 import (
     chunked_end,
     parse_request_head,
     parse_response_head,
-    response_has_body,
     simple_response,
 )
 from keel.platforms.local.metrics import UPSTREAM_FAILED
@@ -51,17 +50,20 @@ class ClientConnection(asyncio.Protocol):
         self.router.clients.add(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.exchange is None and not self.buffer and data.find(HEAD_END) == len(data) - 4:
-            # The common case: one whole request without a body in one read; no buffering, no copies.
-            try:
-                request = parse_request_head(data)
-            except BadMessage as exc:
-                self.reply(simple_response(400, "Bad Request", str(exc), False))
-                return
-            if not request.chunked and not request.content_length:
-                if not self.closed:
-                    self.router.dispatch(self, request, data)
-                return
+        if self.exchange is None and not self.buffer:
+            # The common case: one whole request (no body, or a Content-Length body) in one read; no
+            # buffering, no copies.
+            end = data.find(HEAD_END) + 4
+            if end > 3:
+                try:
+                    request = parse_request_head(data if end == len(data) else data[:end])
+                except BadMessage as exc:
+                    self.reply(simple_response(400, "Bad Request", str(exc), False))
+                    return
+                if not request.chunked and end + request.content_length == len(data):
+                    if not self.closed:
+                        self.router.dispatch(self, request, data)
+                    return
         self.buffer += data
         if self.exchange is None:
             self.next_request()
@@ -230,18 +232,20 @@ class UpstreamConnection(asyncio.Protocol):
         self.keep_alive = False
         self.closed = False
         self.paused = False
+        self.header = router.revision_header(revision)  # "x-keel-revision: <name>" CRLF CRLF
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
 
     def begin(self, exchange: Exchange) -> None:
         self.exchange = exchange
-        self.buffer.clear()
+        if self.buffer:
+            self.buffer.clear()
         self.received = False
         self.mode = ""
-        assert self.transport is not None
         if self.paused:  # paused for a slow client of the previous answer
             self.resume()
+        assert self.transport is not None
         self.transport.write(exchange.message)
 
     def pause(self) -> None:
@@ -300,43 +304,52 @@ class UpstreamConnection(asyncio.Protocol):
                 else:
                     self.buffer += data[start:]  # wait for the rest of the head
                 return
-            if data[start + 9 : start + 10] == b"1" and data[start + 9 : start + 12] != b"101":
+            if data.startswith(b"1", start + 9) and not data.startswith(b"101", start + 9):
                 start = end + 4  # interim answers (100 Continue): not relayed
                 continue
             break
-        head = data[start : end + 4]
+        if start:
+            data = data[start:]
+            end -= start
+        body = end + 4
         try:
-            response = parse_response_head(head)
+            response = parse_response_head(data if body == len(data) else data[:body])
         except BadMessage:
             self._broken(exchange)
             return
-        rest = data[end + 4 :]
+        status = exchange.status = response.status
         exchange.head_seen = True
-        exchange.status = response.status
         self.router.waiting.pop(exchange, None)
-        self.keep_alive = response.keep_alive
-        out = head[:-2] + self.router.revision_header(exchange.revision)
-        if not response_has_body(exchange.request.method, response.status):
-            self._write(exchange, out)
-            self._complete(exchange, response.keep_alive and not rest)
-        elif response.content_length is not None:
-            self.mode = "length"
-            self.remaining = response.content_length
-            if len(rest) >= self.remaining:
-                self._write(exchange, out + rest[: self.remaining])
-                self._complete(exchange, response.keep_alive and len(rest) == self.remaining)
+        keep_alive = self.keep_alive = response.keep_alive
+        # The head up to its last header line, the revision's header line and the empty line, the body.
+        head = data[: end + 2] + self.header
+        rest = len(data) - body
+        length = response.content_length
+        if status < 200 or status in (204, 304) or exchange.request.method == b"HEAD":
+            self._write(exchange, head)
+            self._complete(exchange, keep_alive and not rest)
+        elif length is not None:
+            if rest == length:  # the common case: the whole answer in one read
+                client = exchange.client
+                if not client.closed and client.transport is not None:
+                    client.transport.write(head + data[body:] if rest else head)
+                self._complete(exchange, keep_alive)
+            elif rest > length:
+                self._write(exchange, head + data[body : body + length])
+                self._complete(exchange, False)
             else:
-                self._write(exchange, out + rest)
-                self.remaining -= len(rest)
+                self.mode = "length"
+                self.remaining = length - rest
+                self._write(exchange, head + data[body:])
         elif response.chunked:
             self.mode = "chunked"
-            self._write(exchange, out)
-            self.buffer += rest
+            self._write(exchange, head)
+            self.buffer += data[body:]
             self._chunked(exchange)
         else:  # delimited by close: the client learns the end the same way
             self.mode = "close"
             self.keep_alive = False
-            self._write(exchange, out + rest)
+            self._write(exchange, head + data[body:])
 
     def _length(self, exchange: Exchange, data: bytes) -> None:
         if len(data) < self.remaining:
@@ -365,7 +378,11 @@ class UpstreamConnection(asyncio.Protocol):
         self.exchange = None
         self.mode = ""
         exchange.upstream = None
-        exchange.done(exchange.status)
+        if exchange.status >= 0:  # Exchange.done, less the timeout bookkeeping that the head ended
+            self.router.metrics.record(
+                exchange.revision, exchange.status, time.perf_counter() - exchange.started
+            )
+            exchange.status = -1
         client = exchange.client
         client.paused_upstream = None
         keep_client = exchange.request.keep_alive and self.keep_alive

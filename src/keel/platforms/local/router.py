@@ -152,7 +152,8 @@ class Router:
             )
             client.finished(keep)
             return
-        revision = table.choose(self._draw())
+        names = table.names
+        revision = names[0] if len(names) == 1 else table.choose(self._draw())
         address = table.addresses[revision]
         exchange = client.exchange = Exchange(self, client, request, message, revision, address)
         idle = self._idle.get(revision)

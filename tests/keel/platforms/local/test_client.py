@@ -227,4 +227,7 @@ async def test_two_callers_starting_at_once_share_one_daemon(make_platform: Make
     second = LocalPlatform("svc", "test", APP_COMMAND, first.port, first.state.path)
     one, two = await asyncio.gather(first.start(), second.start())
     assert one.pid == two.pid
-    assert "another daemon already serves" in first.state.daemon_log.read_text()
+    # Whether the second caller spawned a daemon of its own (which then found the lock held and exited) or
+    # saw the first one already running depends on timing; either way exactly one daemon serves.
+    log = first.state.daemon_log.read_text()
+    assert log.count("INFO keel.local.daemon: serving svc") == 1

@@ -38,6 +38,9 @@ def test_request_head_framing_and_keep_alive() -> None:
         b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n",
+        b"GET  / HTTP/1.1\r\n\r\n",
     ],
 )
 def test_malformed_or_ambiguous_requests_are_refused(head: bytes) -> None:
@@ -52,6 +55,13 @@ def test_response_head() -> None:
     assert closed.content_length is None and not closed.keep_alive
     with pytest.raises(BadMessage):
         parse_response_head(b"HTTP/1.1 abc OK\r\n\r\n")
+    no_reason = parse_response_head(b"HTTP/1.1 204\r\nServer: x\r\n\r\n")
+    assert (no_reason.status, no_reason.content_length, no_reason.keep_alive) == (204, None, True)
+    old = parse_response_head(b"HTTP/1.0 200 OK\r\nConnection: x, Keep-Alive\r\nContent-Length: 0\r\n\r\n")
+    assert old.keep_alive and old.content_length == 0
+    for bad in (b"HTTP/1.1 200 OK\r\nServer : x\r\n\r\n", b"HTTP/2 200 OK\r\n\r\n"):
+        with pytest.raises(BadMessage):
+            parse_response_head(bad)
 
 
 def test_which_responses_have_a_body() -> None:

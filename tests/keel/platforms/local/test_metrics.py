@@ -89,3 +89,18 @@ def test_every_latency_lands_in_a_bucket_whose_bound_covers_it(seconds: float) -
     index = window.latency.counts.index(1)
     assert seconds <= window.latency.bounds[index]
     assert index == 0 or seconds > window.latency.bounds[index - 1]
+
+
+def test_each_second_gets_its_own_slot_as_the_clock_moves() -> None:
+    clock = FakeClock(1_000.2)
+    metrics = RouterMetrics(clock)
+    metrics.record("a", 200, 0.01)
+    metrics.record("b", 500, 0.01)
+    clock.now = 1_001.5
+    metrics.record("a", 200, 0.01)
+    metrics.record("a", 503, 0.01)
+    assert metrics.window("a", 1_000.0, 1_000.9).requests == 1
+    second = metrics.window("a", 1_001.0, 1_001.9)
+    assert (second.requests, second.errors) == (2, 1)
+    assert metrics.window("b", 1_001.0, 1_001.9).requests == 0
+    assert metrics.totals("b").errors == 1

@@ -234,3 +234,26 @@ async def test_pipelined_requests_are_answered_in_order(
     writer.close()
     assert [x.split(b" ", 1)[0] for x in answers] == [b"200", b"200", b"404"]
     assert answers[0].endswith(b"a slow") and answers[1].endswith(b"hello")
+
+
+async def test_request_bodies_in_one_read_or_in_pieces_arrive_whole(
+    router: tuple[Router, str], revisions: StartRevision
+) -> None:
+    proxy, url = router
+    a = await revisions("a")
+    proxy.route({"a": 100}, {"a": a.address})
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+    writer.write(head + b"first")  # head and body in one read: the no-buffer path
+    await writer.drain()
+    first = await asyncio.wait_for(reader.readuntil(b"first"), 30)
+    writer.write(head + b"sec")  # the body's end comes later: buffered until complete
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.write(b"on")
+    await writer.drain()
+    second = await asyncio.wait_for(reader.readuntil(b"secon"), 30)
+    writer.close()
+    assert first.startswith(b"HTTP/1.1 200 ") and b"\r\nx-keel-revision: a\r\n" in first
+    assert second.startswith(b"HTTP/1.1 200 ")
+    assert proxy.metrics.totals("a").statuses == {200: 2}
