@@ -192,9 +192,10 @@ def emit_result(term: Terminal, result: dict[str, Any], output_format: OutputFor
             term.print(f"cause: {result['cause']}")
         rollback = result.get("rollback")
         if rollback and rollback.get("seconds_from_failure_to_switch") is not None:
+            after = "the failure" if result["kind"] == "deploy" else "the rollback started"
             term.print(
                 f"traffic back on {rollback['target']} {rollback['seconds_from_failure_to_switch']:.3f}s after "
-                f"the failure; {'verified ready' if rollback['verified'] else 'NOT verified ready'}"
+                f"{after}; {'verified ready' if rollback['verified'] else 'NOT verified ready'}"
             )
         term.print(f"rollout {result['rollout']} of {result['revision']} in {result['environment']}")
         if result["kind"] == "deploy":

@@ -57,9 +57,10 @@ def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) 
         }
     finished = rollout.finished
     transitions = store.transitions(rollout.id)
-    cause = next(
-        (t["reason"] for t in transitions if t["to_phase"] in ("rolling_back", "failed", "paused")), None
-    )
+    # The cause of how it ended: the last turn towards rollback, failure or pause; none for a promotion
+    # (a paused rollout that was resumed and then promoted has nothing left to explain).
+    causes = [t["reason"] for t in transitions if t["to_phase"] in ("rolling_back", "failed", "paused")]
+    cause = causes[-1] if causes and rollout.phase is not Phase.PROMOTED else None
     return {
         "schema": "keel.rollout/v1",
         "rollout": rollout.id,
@@ -191,7 +192,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "",
             f"**Rollback** to `{rollback['target']}` ({rollback['cause']}): {verified}; "
-            f"traffic switched {rollback['seconds_from_failure_to_switch']} s after the failure.",
+            f"traffic switched {rollback['seconds_from_failure_to_switch']} s after "
+            + ("the failure." if result["kind"] == "deploy" else "the rollback started."),
         ]
     if result["notifications"]["failures"]:
         lines += ["", "Notification failures: " + "; ".join(result["notifications"]["failures"])]
