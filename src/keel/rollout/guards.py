@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
+from keel.processes import pid_alive
 from keel.rollout.errors import LockHeld, RollbackRefused
 from keel.store import LockInfo, Store
 from keel.types import Clock
@@ -27,22 +27,6 @@ def this_process(command: str, token: str) -> Owner:
     host = socket.gethostname()
     pid = os.getpid()
     return Owner(f"{command}:{pid}@{host}:{token}", host, pid)
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        state = stat.read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
 
 
 def _age(seconds: float) -> str:

@@ -175,15 +175,9 @@ class CompareJudge:
             ),
         }
         _final_facts(data, final_alpha)
-        if waiting:
-            return MetricResult("latency", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
-        if canary.latency.bounds != baseline.latency.bounds:
-            reason = "canary and baseline latency histograms have different buckets"
-            return MetricResult("latency", Outcome.INCONCLUSIVE, reason, rules.critical, data)
-        if canary.latency.total == 0 or baseline.latency.total == 0:
-            return MetricResult(
-                "latency", Outcome.INCONCLUSIVE, "no latency samples yet", rules.critical, data
-            )
+        not_yet = _latency_not_comparable(waiting, canary, baseline)
+        if not_yet:
+            return MetricResult("latency", Outcome.INCONCLUSIVE, not_yet, rules.critical, data)
         test = mann_whitney_binned(canary.latency.counts, baseline.latency.counts)
         theta = test.superiority - 0.5
         variance = test.variance / float(test.n_x * test.n_y) ** 2
@@ -259,14 +253,9 @@ class CompareJudge:
             ),
         }
         _final_facts(data, final_alpha)
-        if waiting:
-            return MetricResult("latency-tail", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
-        if canary.latency.bounds != baseline.latency.bounds:
-            reason = "canary and baseline latency histograms have different buckets"
-            return MetricResult("latency-tail", Outcome.INCONCLUSIVE, reason, rules.critical, data)
-        if canary.latency.total == 0 or baseline.latency.total == 0:
-            reason = "no latency samples yet"
-            return MetricResult("latency-tail", Outcome.INCONCLUSIVE, reason, rules.critical, data)
+        not_yet = _latency_not_comparable(waiting, canary, baseline)
+        if not_yet:
+            return MetricResult("latency-tail", Outcome.INCONCLUSIVE, not_yet, rules.critical, data)
         exceed = exceedances(
             canary.latency.bounds, canary.latency.counts, baseline.latency.counts, rules.quantile
         )
@@ -306,11 +295,7 @@ class CompareJudge:
 
 
 def _latency_usable(canary: RevisionWindow, baseline: RevisionWindow) -> bool:
-    return (
-        canary.latency.bounds == baseline.latency.bounds
-        and canary.latency.total > 0
-        and baseline.latency.total > 0
-    )
+    return not _latency_not_comparable(None, canary, baseline)
 
 
 def _final_facts(data: dict[str, Any], final_alpha: float | None) -> None:
@@ -347,3 +332,14 @@ def _ratio_text(cmp: RateComparison) -> str:
 def _latency_text(facts: dict[str, Any]) -> str:
     c, b = facts["canary"], facts["baseline"]
     return f"p50 {c['p50_ms']} vs {b['p50_ms']} ms, p99 {c['p99_ms']} vs {b['p99_ms']} ms"
+
+
+def _latency_not_comparable(waiting: str | None, canary: RevisionWindow, baseline: RevisionWindow) -> str:
+    """Why the two latency histograms cannot be compared yet, or "" when they can."""
+    if waiting:
+        return waiting
+    if canary.latency.bounds != baseline.latency.bounds:
+        return "canary and baseline latency histograms have different buckets"
+    if canary.latency.total == 0 or baseline.latency.total == 0:
+        return "no latency samples yet"
+    return ""

@@ -27,6 +27,7 @@ from keel.platforms.local.errors import DaemonNotRunning, DaemonStartError, Loca
 from keel.platforms.local.metrics import window_from_json
 from keel.platforms.local.state import DaemonInfo, StateDir, check_revision_name
 from keel.platforms.local.supervisor import group_alive, signal_group
+from keel.processes import pid_alive
 
 if TYPE_CHECKING:
     from keel.analysis.sources.router import RouterSource
@@ -42,20 +43,6 @@ def is_daemon(pid: int) -> bool:
         return DAEMON_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return True  # no /proc: trust the pid
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not alive
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 @dataclass(frozen=True)
