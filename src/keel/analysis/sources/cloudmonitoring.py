@@ -1,6 +1,7 @@
 """Google Cloud Monitoring as a metric source: Cloud Run's request count by response code class and its
 request latency distribution, filtered by revision name, through the official client
-(``google-cloud-monitoring``, ``MetricServiceClient.list_time_series``).
+(``google-cloud-monitoring``, ``MetricServiceClient.list_time_series``) over gRPC or, with ``transport: rest``,
+through the REST API (``cloudmonitoring_rest``). Both wires take the same request and return the same messages.
 
 Both metrics are DELTA metrics of the ``cloud_run_revision`` resource. Each window is one aggregation:
 ``ALIGN_DELTA`` over an alignment period as long as the window and ``REDUCE_SUM`` across series (grouped by
@@ -17,6 +18,7 @@ from typing import Any
 from keel.analysis.base import LatencyHistogram, RevisionWindow
 from keel.analysis.config import AnalysisSpec, CloudMonitoringSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
+from keel.analysis.sources.cloudmonitoring_rest import RestMonitoring
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -47,11 +49,15 @@ class CloudMonitoringSource:
     """Per-revision windows of a Cloud Run service from Cloud Monitoring.
 
     ``client`` is a ``MetricServiceClient`` (tests pass one on a channel to a local server); by default one is
-    made with Application Default Credentials, on ``api_endpoint`` when the spec sets one."""
+    made with Application Default Credentials, on ``api_endpoint`` when the spec sets one. With ``transport:
+    rest``, ``credentials`` (google.auth Credentials) replace Application Default Credentials."""
 
-    def __init__(self, settings: CloudMonitoringSpec, *, client: Any = None) -> None:
+    def __init__(self, settings: CloudMonitoringSpec, *, client: Any = None, credentials: Any = None) -> None:
         self._settings = settings
         self._client = client
+        self._rest: RestMonitoring | None = None
+        if settings.transport == "rest":
+            self._rest = RestMonitoring(settings, credentials=credentials)
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -105,8 +111,10 @@ class CloudMonitoringSource:
     def _list(self, request: Any, revision: str) -> list[Any]:
         from google.api_core import exceptions as google_exceptions
 
-        client = self._get_client()
         where = f"cloud monitoring (project {self._settings.project}, revision {revision})"
+        if self._rest is not None:
+            return self._rest.list_time_series(request, where)
+        client = self._get_client()
         try:
             return list(client.list_time_series(request=request, timeout=self._settings.timeout))
         except google_exceptions.GoogleAPICallError as exc:
@@ -155,7 +163,10 @@ def _histogram(series_list: Sequence[Any]) -> LatencyHistogram:
 
 
 def create(spec: AnalysisSpec, **context: Any) -> CloudMonitoringSource:
-    """The registry's factory; ``context["client"]`` may carry a ready MetricServiceClient."""
+    """The registry's factory; ``context["client"]`` may carry a ready MetricServiceClient (grpc) and
+    ``context["credentials"]`` google.auth Credentials (rest)."""
     if spec.cloudmonitoring is None:
         raise AnalysisConfigError("metric source 'cloudmonitoring' needs an analysis.cloudmonitoring section")
-    return CloudMonitoringSource(spec.cloudmonitoring, client=context.get("client"))
+    return CloudMonitoringSource(
+        spec.cloudmonitoring, client=context.get("client"), credentials=context.get("credentials")
+    )
