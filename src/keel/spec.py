@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from keel.analysis.config import AnalysisSpec
 from keel.durations import Duration
@@ -221,10 +221,14 @@ class KeelSpec(Model):
         return Path(self.source).resolve().parent
 
     def smoke_file(self) -> Path | None:
-        smoke = self.gates.smoke
-        if smoke is None or smoke.file is None:
-            return None
-        return (self.base_dir / smoke.file).resolve()
+        return _smoke_file(self.gates, self.base_dir)
+
+
+def _smoke_file(gates: Gates, base_dir: Path) -> Path | None:
+    smoke = gates.smoke
+    if smoke is None or smoke.file is None:
+        return None
+    return (base_dir / smoke.file).resolve()
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -250,48 +254,104 @@ def _path(loc: tuple[Any, ...], kind: str) -> KeyPath:
     return tuple(path)
 
 
-def _semantic_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
-    """Rules pydantic cannot place on a key: step order, the last weight, smoke files, notifier names."""
+def _strategy_problems(doc: YamlDocument, strategy: Strategy, base_dir: Path) -> list[Problem]:
+    """Weights must increase from step to step and end at 100."""
+    if strategy.canary is None:
+        return []
     problems: list[Problem] = []
-    if spec.strategy.canary is not None:
-        steps = spec.strategy.canary.steps
-        base: KeyPath = ("strategy", "canary", "steps")
-        for i in range(1, len(steps)):
-            if steps[i].weight <= steps[i - 1].weight:
-                problems.append(doc.problem((*base, i, "weight"), "weights must increase from step to step"))
-        if steps[-1].weight != 100:
-            problems.append(
-                doc.problem(
-                    (*base, len(steps) - 1, "weight"),
-                    "the last step's weight must be 100 (weights end at 100)",
-                )
+    steps = strategy.canary.steps
+    base: KeyPath = ("strategy", "canary", "steps")
+    for i in range(1, len(steps)):
+        if steps[i].weight <= steps[i - 1].weight:
+            problems.append(doc.problem((*base, i, "weight"), "weights must increase from step to step"))
+    if steps[-1].weight != 100:
+        problems.append(
+            doc.problem(
+                (*base, len(steps) - 1, "weight"),
+                "the last step's weight must be 100 (weights end at 100)",
             )
-    smoke = spec.smoke_file()
-    if smoke is not None and not smoke.is_file():
-        problems.append(doc.problem(("gates", "smoke"), f"smoke suite file not found: {smoke}"))
-    from keel.notify.registry import config_problems
-
-    for name, config in spec.notify.channels.items():
-        for path, message in config_problems(name, config):
-            problems.append(doc.problem(("notify", name, *path), message))
+        )
     return problems
 
 
+def _gates_problems(doc: YamlDocument, gates: Gates, base_dir: Path) -> list[Problem]:
+    """A smoke suite file must exist (relative to keel.yaml)."""
+    smoke = _smoke_file(gates, base_dir)
+    if smoke is None or smoke.is_file():
+        return []
+    return [doc.problem(("gates", "smoke"), f"smoke suite file not found: {smoke}")]
+
+
+def _notify_problems(doc: YamlDocument, notify: Notifications, base_dir: Path) -> list[Problem]:
+    """Each channel's settings, as its notifier reads them."""
+    from keel.notify.registry import config_problems
+
+    return [
+        doc.problem(("notify", name, *path), message)
+        for name, config in notify.channels.items()
+        for path, message in config_problems(name, config)
+    ]
+
+
+# Rules pydantic cannot place on a key, one per top-level section they judge. Each runs once its section's
+# own fields validated, even when other sections did not, so one round of fixes sees every problem.
+_SECTION_RULES: dict[str, Callable[[YamlDocument, Any, Path], list[Problem]]] = {
+    "strategy": _strategy_problems,
+    "gates": _gates_problems,
+    "notify": _notify_problems,
+}
+
+
+def _semantic_problems(doc: YamlDocument, sections: Mapping[str, Any], base_dir: Path) -> list[Problem]:
+    return [
+        p
+        for name, rule in _SECTION_RULES.items()
+        if name in sections
+        for p in rule(doc, sections[name], base_dir)
+    ]
+
+
+def _valid_sections(doc: YamlDocument, broken: set[str]) -> dict[str, Any]:
+    """The sections with rules whose own fields validated (or that the file leaves at their default), when the
+    whole file did not: validated alone, as they are independent of one another."""
+    assert isinstance(doc.data, Mapping)
+    sections: dict[str, Any] = {}
+    for name in _SECTION_RULES:
+        if name in broken:
+            continue
+        field = KeelSpec.model_fields[name]
+        assert field.annotation is not None
+        try:
+            if name in doc.data:
+                sections[name] = TypeAdapter(field.annotation).validate_python(doc.data[name])
+            else:
+                sections[name] = field.get_default(call_default_factory=True)
+        except ValidationError:  # already reported in the whole file's errors
+            continue
+    return sections
+
+
 def parse_spec(doc: YamlDocument) -> KeelSpec:
-    """Validate a parsed keel.yaml; every problem names the file, line and key, all at once."""
+    """Validate a parsed keel.yaml; every problem names the file, line and key, all at once: field errors, and
+    the rules of every section whose own fields are valid."""
     if doc.data is None:
         raise SpecError([Problem(doc.file, None, "", "file is empty")])
     if not isinstance(doc.data, Mapping):
         raise SpecError([Problem(doc.file, 1, "", "expected a mapping of keys (service, environments, ...)")])
+    base_dir = Path(doc.file).resolve().parent
     try:
         spec = KeelSpec.model_validate({**doc.data, "source": doc.file})
     except ValidationError as exc:
         problems = []
+        broken: set[str] = set()
         for err in exc.errors():
             path = _path(tuple(err["loc"]), str(err.get("type", "")))
             problems.append(doc.problem(path, _message(err)))
+            if path:
+                broken.add(str(path[0]))
+        problems += _semantic_problems(doc, _valid_sections(doc, broken), base_dir)
         raise SpecError(problems) from None
-    problems = _semantic_problems(doc, spec)
+    problems = _semantic_problems(doc, {name: getattr(spec, name) for name in _SECTION_RULES}, base_dir)
     if problems:
         raise SpecError(problems)
     return spec

@@ -164,3 +164,41 @@ def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
 def test_problems_never_echo_values(tmp_path: Path) -> None:
     found = problems(tmp_path, GOOD.replace("port: 8080", "port: hunter2-secret"))
     assert not any("hunter2" in p for p in found)
+
+
+ALL_AT_ONCE = """\
+service: demo-svc
+environments:
+  local: {platform: local, run: [python], port: 8080, bogus: 1}
+strategy:
+  canary:
+    steps:
+      - {weight: 50, hold: 30s}
+      - {weight: 20}
+gates: {smoke: missing.yaml}
+notify:
+  pigeon: {}
+analysis: {source: prometheus}
+"""
+
+
+def test_rules_of_valid_sections_come_with_field_errors_of_others(tmp_path: Path) -> None:
+    # One round of fixes: a bad key in one section does not hide the rules broken in the others.
+    found = [p.split("keel.yaml")[1].split(" (known:")[0] for p in problems(tmp_path, ALL_AT_ONCE)]
+    assert found == [
+        ":3: environments.local.bogus: unknown key",
+        ":12: analysis: source prometheus needs a prometheus: section (url, revision_label, ...)",
+        ":8: strategy.canary.steps[1].weight: weights must increase from step to step",
+        ":8: strategy.canary.steps[1].weight: the last step's weight must be 100 (weights end at 100)",
+        f":9: gates.smoke: smoke suite file not found: {tmp_path / 'missing.yaml'}",
+        ":11: notify.pigeon: unknown notifier",
+    ]
+
+
+def test_a_section_with_field_errors_is_not_also_judged_by_its_rules(tmp_path: Path) -> None:
+    # The steps' own fields are wrong: their order and last weight are not judged on a half-valid section.
+    text = ALL_AT_ONCE.replace("{weight: 20}", "{weight: 20, hold: soon}")
+    found = [p.split("keel.yaml")[1] for p in problems(tmp_path, text)]
+    assert any(p.startswith(":8: strategy.canary.steps[1].hold: invalid duration") for p in found), found
+    assert not any("weights" in p for p in found), found
+    assert any(p.startswith(":11: notify.pigeon: unknown notifier") for p in found), found

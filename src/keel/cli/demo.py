@@ -94,31 +94,39 @@ async def _demo(
     }
 
 
+_NAMES = ("first", "good", "faulty")
+
+
+def _why(release: dict[str, Any]) -> str:
+    rollback = release.get("rollback") or {}
+    why: str = release.get("cause") or release["reason"]
+    if rollback.get("seconds_from_failure_to_switch") is not None:
+        why += f" (traffic back {rollback['seconds_from_failure_to_switch']:.2f}s after the failing verdict)"
+    return why
+
+
+def _traffic_line(traffic: dict[str, Any]) -> str:
+    return (
+        f"synthetic traffic: {traffic['requests']} requests, outcomes {traffic['outcomes']}; transport errors "
+        f"{traffic['transport_errors']} (server errors come from the faulty canary while it had 10%)"
+    )
+
+
 def _print_summary(term: Terminal, result: dict[str, Any]) -> None:
     from rich.table import Table
 
     from keel.cli.charts import demo_traffic, release_charts
 
     table = Table("release", "revision", "outcome", "why", "s", title="keel demo: the releases")
-    names = ["first", "good", "faulty"]
-    for name, r in zip(names, result["releases"], strict=False):
-        rollback = r.get("rollback") or {}
-        why = r.get("cause") or r["reason"]
-        if rollback.get("seconds_from_failure_to_switch") is not None:
-            why += (
-                f" (traffic back {rollback['seconds_from_failure_to_switch']:.2f}s after the failing verdict)"
-            )
-        table.add_row(name, r["revision"], r["phase"].replace("_", " "), why, f"{r['duration_s']:.0f}")
+    for name, r in zip(_NAMES, result["releases"], strict=False):
+        table.add_row(name, r["revision"], r["phase"].replace("_", " "), _why(r), f"{r['duration_s']:.0f}")
     term.print(table)
     width = min(term.out.width, 100)
-    for name, r in zip(names, result["releases"], strict=False):
+    for name, r in zip(_NAMES, result["releases"], strict=False):
         term.print(f"\n[bold]{name} release[/bold] {r['revision']}: {r['phase'].replace('_', ' ')}")
         term.print(release_charts(r, width=width))
     t = result["traffic"]
-    term.print(
-        f"synthetic traffic: {t['requests']} requests, outcomes {t['outcomes']}; transport errors "
-        f"{t['transport_errors']} (server errors come from the faulty canary while it had 10%)"
-    )
+    term.print(_traffic_line(t))
     term.print(demo_traffic(t.get("timeline") or {}, width=width))
     verdict = "[green]as expected[/green]" if result["exit_code"] == 0 else "[red]not as expected[/red]"
     term.print(f"demo finished in {result['seconds']:.0f}s: {verdict}")
@@ -127,6 +135,39 @@ def _print_summary(term: Terminal, result: dict[str, Any]) -> None:
             f"the environment still runs: keel status --file {result['directory']}/keel.yaml --env demo"
         )
         term.print(f"stop it with: keel down --file {result['directory']}/keel.yaml --env demo")
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The demo's summary in Markdown: the releases table, the traffic, then each release's own summary as
+    ``keel deploy --format markdown`` prints it. The terminal charts have no Markdown form and are left out."""
+    from keel.rollout.summary import markdown as release_markdown
+
+    verdict = "✅ as expected" if result["exit_code"] == 0 else "⚠️ not as expected"
+    lines = [
+        f"## keel demo: {verdict}",
+        "",
+        "| release | revision | outcome | why | s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in zip(_NAMES, result["releases"], strict=False):
+        outcome = r["phase"].replace("_", " ")
+        lines.append(f"| {name} | `{r['revision']}` | {outcome} | {_cell(_why(r))} | {r['duration_s']:.0f} |")
+    line = _cell(_traffic_line(result["traffic"]))
+    lines += ["", line[:1].upper() + line[1:] + ".", ""]
+    lines.append(f"Finished in {result['seconds']:.0f} s.")
+    if result["kept_running"]:
+        keel_yaml = f"{result['directory']}/keel.yaml"
+        lines.append(
+            f"The environment still runs: `keel status --file {keel_yaml} --env demo`; "
+            f"stop it with `keel down --file {keel_yaml} --env demo`."
+        )
+    for r in result["releases"]:
+        lines += ["", release_markdown(r).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def demo(
@@ -153,6 +194,8 @@ def demo(
     result = asyncio.run(_demo(where, port, hold, rate, keep, output_format))
     if output_format is OutputFormat.json:
         term.json(result)
+    elif output_format is OutputFormat.markdown:  # verbatim: no Rich markup, emoji codes or wrapping
+        term.out.print(markdown(result), markup=False, highlight=False, emoji=False, end="")
     else:
         _print_summary(term, result)
     raise typer.Exit(result["exit_code"])

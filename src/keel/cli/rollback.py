@@ -14,6 +14,7 @@ from keel.cli.terminal import OutputFormat, Terminal, terminal
 from keel.errors import ConfigError
 
 if TYPE_CHECKING:
+    from keel.rollout.engine import RolloutEngine
     from keel.rollout.state import Rollout
     from keel.spec import KeelSpec
 
@@ -23,8 +24,9 @@ liveness). A revision whose own release was aborted is never a target. When a ke
 (kill -9), keel rollback undoes that rollout instead. A manual rollback never triggers an automatic one: if
 the target is not ready, keel says so and leaves traffic where it is. Asks for confirmation unless --yes;
 without a terminal it refuses to prompt. Exit codes: 0 rolled back and verified ready (or --list/--dry-run);
-2 bad keel.yaml or options, or no valid target; 3 the environment is locked by another keel; 5 traffic
-switched but the target did not become ready (a human is needed)."""
+1 not carried out: a platform error (the message says which) or the confirmation was declined (if it stopped
+part-way, run keel rollback again); 2 bad keel.yaml or options, or no valid target; 3 the environment is
+locked by another keel; 5 traffic switched but the target did not become ready (a human is needed)."""
 
 
 def _rollback_exit(final: Rollout) -> int:
@@ -123,6 +125,21 @@ def _print_list(term: Terminal, listing: dict[str, Any], fmt: OutputFormat) -> N
     term.print(table)
 
 
+async def _switch_back_after_promotion(session: Session, engine: RolloutEngine, target: str) -> Rollout:
+    """Undo a deploy interrupted while promoting. Every gate passed and the revision may already have all
+    traffic; a promotion cannot be aborted (the engine allows only ``promoting -> promoted``), so finish
+    recording it, then switch back to ``target`` and verify it like any manual rollback."""
+    from keel.rollout.runner import new_rollback, run_to_rest
+
+    promoted = await run_to_rest(engine, time.time, asyncio.sleep)
+    rollout = new_rollback(
+        session.wiring.store, service=promoted.service, environment=promoted.environment, target=target,
+        serving=promoted.revision, clock=time.time, owner=session.owner.id,
+    )  # fmt: skip
+    session.lock.heartbeat(rollout.id)
+    return await session.drive(session.engine(rollout), resume=False)
+
+
 async def _rollback(
     spec: KeelSpec,
     env: str,
@@ -132,6 +149,7 @@ async def _rollback(
     yes: bool,
     fmt: OutputFormat,
 ) -> dict[str, Any]:
+    from keel.rollout.phases import Phase
     from keel.rollout.runner import new_rollback, unfinished
 
     term = terminal()
@@ -153,8 +171,11 @@ async def _rollback(
         if plan["action"] == "undo_interrupted":
             engine = session.engine(unfinished(store, env))
             await engine.resume()
-            await engine.abort(f"keel rollback: undoing interrupted rollout {plan['rollout']}")
-            final = await session.drive(engine, resume=False)
+            if engine.state.phase is Phase.PROMOTING and plan["target"] is not None:
+                final = await _switch_back_after_promotion(session, engine, plan["target"])
+            else:
+                await engine.abort(f"keel rollback: undoing interrupted rollout {plan['rollout']}")
+                final = await session.drive(engine, resume=False)
         else:
             rollout = new_rollback(
                 store, service=spec.service, environment=env, target=plan["target"], serving=plan["serving"],

@@ -281,8 +281,9 @@ def prepare_variables(suite: Suite, rng: random.Random, environ: Mapping[str, st
 
 
 def _uses_auth(suite: Suite, groups: Sequence[str], include_latency: bool) -> bool:
+    """Whether a selected check needs the auth step. Clean-up does not count: its ``auth`` steps undo what
+    the auth step made (the throw-away user), so they run only when it ran."""
     checks: list[Request] = [c for g in groups for c in suite.groups[g].checks]
-    checks += suite.cleanup
     if include_latency and suite.latency:
         checks += suite.latency.checks
     return suite.auth is not None and any(c.auth for c in checks)
@@ -336,6 +337,7 @@ async def run_suite(
         target.default_headers = variables.render_headers(suite.defaults.headers.items())
         if _uses_auth(suite, selected, include_latency):
             target.auth = asyncio.get_running_loop().create_future()
+        cleanup = tuple(c for c in suite.cleanup if target.auth is not None or not c.auth)
 
         async def checks_then_latency() -> None:
             async with asyncio.TaskGroup() as tasks:
@@ -359,8 +361,8 @@ async def run_suite(
             timed_out = True
         if target.auth is not None and not target.auth.done():
             target.auth.set_result(None)
-        if suite.cleanup:
-            await target.flow("cleanup", suite.cleanup, sequential=True)
+        if cleanup:
+            await target.flow("cleanup", cleanup, sequential=True)
 
     late = f"not finished within the suite deadline of {deadline:g}s"
     planned: list[tuple[str, Request]] = []
@@ -376,9 +378,7 @@ async def run_suite(
                 group, request.name, request.method, request.path, Outcome.failed, FailureKind.deadline, late
             )
         )
-    checks += [
-        target.results[("cleanup", c.name)] for c in suite.cleanup if ("cleanup", c.name) in target.results
-    ]
+    checks += [target.results[("cleanup", c.name)] for c in cleanup if ("cleanup", c.name) in target.results]
     latency: list[LatencyResult] = []
     if include_latency and suite.latency is not None:
         for lc in suite.latency.checks:

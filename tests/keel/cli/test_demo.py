@@ -1,13 +1,19 @@
-"""keel demo's closing summary: the releases table, each release's charts and the synthetic traffic's."""
+"""keel demo's closing summary: the releases table, each release's charts and the synthetic traffic's; in
+Markdown with --format markdown."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 
+from keel.cli.app import main
 from keel.cli.demo import _print_summary
 from keel.cli.terminal import Terminal
+from keel.rollout.summary import markdown
 
 
 def _release(
@@ -53,3 +59,61 @@ def test_summary_draws_each_release_and_the_traffic() -> None:
     assert "p95 latency of the synthetic traffic" in text and "300ms" in text
     assert "errors of the synthetic traffic" in text
     assert "stop it with: keel down --file /tmp/d/keel.yaml --env demo" in text
+
+
+def _full_release(revision: str, phase: str, previous: str | None, rollback: dict[str, Any] | None) -> dict:
+    """A release as run_deploy reports it (schema keel.rollout/v1), as far as the summaries read it."""
+    return {
+        **_release(revision, phase, [], []), "kind": "deploy", "service": "bayit-plus", "environment": "demo",
+        "previous": previous, "rollout": f"r-{revision}", "rollback": rollback, "exit_code": 0,
+        "steps": [{"weight": 10, "hold_s": 5.0}, {"weight": 100, "hold_s": 0.0}],
+        "gates": {"health": None, "smoke": {"summary": "12 passed"}}, "notifications": {"failures": []},
+        "cause": "error rate 9.00% | above 1%" if rollback else None,
+        "verdicts": [{"step": 0, "look": 1, "outcome": "fail", "summary": "error rate 9.00% above 1%"}]
+        if rollback else [],
+    }  # fmt: skip
+
+
+def test_markdown_format_prints_markdown_like_keel_deploy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rollback = {
+        "target": "svc-2",
+        "cause": "analysis",
+        "seconds_from_failure_to_switch": 0.412,
+        "verified": True,
+    }
+    result = {
+        "schema": "keel.demo/v1", "directory": str(tmp_path), "router": "http://127.0.0.1:1", "seconds": 61.2,
+        "exit_code": 0, "kept_running": False,
+        "releases": [
+            _full_release("svc-1", "promoted", None, None),
+            _full_release("svc-2", "promoted", "svc-1", None),
+            _full_release("svc-3", "rolled_back", "svc-2", rollback),
+        ],
+        "traffic": {"requests": 80, "outcomes": {"200": 79, "500": 1}, "transport_errors": 0, "timeline": {}},
+    }  # fmt: skip
+
+    async def fake_demo(*args: object) -> dict[str, Any]:  # the real one takes about a minute
+        return result
+
+    monkeypatch.setattr("keel.cli.demo._demo", fake_demo)
+    monkeypatch.setattr(sys, "argv", ["keel", "demo", "--dir", str(tmp_path), "--format", "markdown"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "## keel demo: ✅ as expected"
+    table = lines.index("| release | revision | outcome | why | s |")
+    assert lines[table + 1] == "|---|---|---|---|---|"
+    assert lines[table + 2] == "| first | `svc-1` | promoted | promoted reason | 20 |"
+    assert lines[table + 4] == (
+        "| faulty | `svc-3` | rolled back | error rate 9.00% \\| above 1% "
+        "(traffic back 0.41s after the failing verdict) | 20 |"
+    )
+    # Each release's own summary is the one keel deploy --format markdown prints.
+    for release in result["releases"]:
+        assert markdown(release) in out
+    assert "synthetic traffic: 80 requests" in out.lower()
+    assert not set(out) & set("┃━│─┏┗╇")  # no box drawing: this is not the terminal table

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from keel.rollout.phases import Phase
+from keel.rollout.state import Rollout
 from keel.store import Store
 from tests.keel.cli.releases import free_port, keel, result, write_spec
 
@@ -81,3 +85,53 @@ def test_a_target_that_is_not_ready_is_reported_and_traffic_stays(released: tupl
     assert proc.returncode == 5
     assert data["phase"] == "rollback_failed" and "a human is needed" in data["reason"]
     assert traffic(directory) == {r2: 100}  # a manual rollback never triggers an automatic one
+
+
+def test_a_deploy_killed_while_promoting_is_undone(released: tuple[Path, list[str]]) -> None:
+    """kill -9 between the promoting and promoted records: the revision has all traffic and passed every gate.
+    A promotion cannot be aborted, so keel rollback finishes recording it, then switches back and verifies
+    (this used to exit 1 with "rollout cannot go from promoting to rolling_back")."""
+    directory, (_, r2, r3) = released
+    store = Store(directory / ".keel" / "keel.db")
+    last = store.rollouts("local", limit=1)[0]
+    assert last.revision == r3 and last.phase == "promoted"
+    promoting = Rollout.from_json(last.state).evolve(phase=Phase.PROMOTING, finished=None)
+    store.save_transition(
+        last.id, from_phase="holding", to_phase="promoting", reason="all steps passed", active=True,
+        state=promoting.to_json(), at=time.time(), previous=last.previous,
+    )  # fmt: skip
+    store.close()
+    assert traffic(directory) == {r3: 100}
+
+    proc = keel("rollback", "--yes", "--format", "json", cwd=directory)
+    assert proc.returncode == 0, proc.stderr
+    data = result(proc)
+    assert data["kind"] == "rollback" and data["phase"] == "rolled_back" and data["revision"] == r2
+    assert data["action"] == "undo_interrupted" and data["rollback"]["verified"]
+    assert traffic(directory) == {r2: 100}
+    store = Store(directory / ".keel" / "keel.db")
+    try:
+        assert store.active_rollout("local") is None
+        assert store.rollout(last.id).phase == "promoted"  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def test_a_platform_error_exits_1_and_changes_nothing(tmp_path: Path) -> None:
+    """The documented exit 1: the rollback could not be carried out (here the router port is taken, so the
+    local daemon cannot start); the message says why and no rollout is left behind."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        write_spec(tmp_path, taken.getsockname()[1], "direct")
+        try:
+            proc = keel("rollback", "--yes", cwd=tmp_path)
+        finally:
+            keel("down", "--env", "local", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "cannot listen on 127.0.0.1" in proc.stderr and "address already in use" in proc.stderr
+    store = Store(tmp_path / ".keel" / "keel.db")
+    try:
+        assert store.active_rollout("local") is None and store.rollouts("local") == []
+    finally:
+        store.close()

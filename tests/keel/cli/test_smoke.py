@@ -154,6 +154,45 @@ def test_usage_and_configuration_errors_exit_2(
     assert message in err
 
 
+GROUPS = """
+name: groups
+auth:
+  steps:
+    - {name: login, method: POST, path: /login, json: {user: u, password: "${env.CLI_SMOKE_PASSWORD}"}, capture: {token: access_token}}
+  headers: {Authorization: "Bearer ${token}"}
+groups:
+  public:
+    checks: [{name: ok, path: /ok}]
+  account:
+    checks: [{name: me, path: /me, auth: true}]
+cleanup:
+  - {name: sign-out, method: DELETE, path: /things/42, auth: true, expect: {status: 204}}
+"""
+
+
+def test_group_without_auth_checks_signs_in_nowhere(
+    server: MisbehavingServer,
+    suites: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = suites / "groups.yaml"
+    path.write_text(GROUPS)
+    code, out, err = keel(
+        monkeypatch, capsys, "smoke", server.url, "-s", str(path), "-g", "public", "-f", "json"
+    )
+    assert code == 0, err
+    assert [c["check"] for c in json.loads(out)["checks"]] == ["public/ok"]
+    assert [r.path for r in server.seen] == ["/ok"]  # no sign-in, no clean-up of a sign-in
+
+    code, out, err = keel(
+        monkeypatch, capsys, "smoke", server.url, "-s", str(path), "-g", "account", "-f", "json"
+    )
+    assert code == 0, err
+    checks = [c["check"] for c in json.loads(out)["checks"]]
+    assert checks == ["auth/login", "account/me", "cleanup/sign-out"]
+
+
 def test_json_on_stdout_from_environment_variables(
     server: MisbehavingServer,
     suites: Path,

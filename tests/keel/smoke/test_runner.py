@@ -301,10 +301,45 @@ async def test_a_missing_environment_variable_is_a_configuration_error(server: M
 async def test_group_selection(server: MisbehavingServer) -> None:
     suite = parse_suite(AUTH_SUITE)
     report = await run_suite(suite, server.url, groups=["barrier"], environ={"SMOKE_PASSWORD": PASSWORD})
-    # No check of the selected group needs auth, but cleanup does: the sign-in still runs for it.
-    assert {c.group for c in report.checks} == {"auth", "barrier", "cleanup"}
+    assert {c.group for c in report.checks} == {"barrier"}
+    assert report.passed
     with pytest.raises(ConfigError, match="no group nope"):
         await run_suite(suite, server.url, groups=["nope"], environ={"SMOKE_PASSWORD": PASSWORD})
+
+
+async def test_the_auth_step_runs_only_when_a_selected_check_needs_it(server: MisbehavingServer) -> None:
+    # Cleanup needs auth only to undo what the auth step made (the throw-away user): no sign-in, no
+    # clean-up of it. A clean-up step without auth still runs.
+    text = AUTH_SUITE + "  - {name: tidy-public, path: /ok}\n"
+    suite = parse_suite(text)
+    environ = {"SMOKE_PASSWORD": PASSWORD}
+    report = await run_suite(suite, server.url, groups=["barrier"], environ=environ)
+    assert [c.check for c in report.checks] == ["barrier/me-without-token", "cleanup/tidy-public"]
+    assert [(r.method, r.path) for r in server.seen] == [("GET", "/me"), ("GET", "/ok")]
+    assert server.tokens == set()
+
+    server.seen.clear()
+    signed_in = await run_suite(suite, server.url, groups=["flow"], environ=environ)
+    assert signed_in.passed
+    assert [c.check for c in signed_in.checks] == [
+        "auth/login",
+        "flow/add",
+        "flow/remove",
+        "flow/list",
+        "cleanup/tidy",
+        "cleanup/tidy-public",
+    ]
+    assert ("POST", "/login") in [(r.method, r.path) for r in server.seen]
+
+    # A latency check that needs auth is a selected check too, unless --no-latency leaves it out.
+    latency = text + "latency:\n  checks: [{name: mine, path: /me, auth: true, max: 5s, samples: 5}]\n"
+    with_latency = parse_suite(latency)
+    server.seen.clear()
+    measured = await run_suite(with_latency, server.url, groups=["barrier"], environ=environ)
+    assert measured.passed and "auth/login" in [c.check for c in measured.checks]
+    server.seen.clear()
+    await run_suite(with_latency, server.url, include_latency=False, groups=["barrier"], environ=environ)
+    assert "/login" not in [r.path for r in server.seen]
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com", "not a url", "http://"])
