@@ -183,13 +183,24 @@ def emit_result(term: Terminal, result: dict[str, Any], output_format: OutputFor
             term.warn(f"cannot write $GITHUB_STEP_SUMMARY: {exc.strerror}")
     if output_format is OutputFormat.json:
         term.json(result)
-    elif output_format is OutputFormat.markdown:
-        term.print(text)
+    elif output_format is OutputFormat.markdown:  # verbatim: no Rich markup, emoji codes or wrapping
+        term.out.print(text, markup=False, highlight=False, emoji=False, end="")
     else:
         style = "green" if result["exit_code"] == 0 else "yellow" if result["exit_code"] in (1, 4) else "red"
         term.print(f"[bold {style}]{result['phase'].replace('_', ' ')}[/bold {style}]: {result['reason']}")
         if result.get("cause"):
             term.print(f"cause: {result['cause']}")
+        last = result.get("last_verdict")
+        if last:
+            from rich.markup import escape
+
+            from keel.rollout.summary import deciding_metrics
+
+            term.print(
+                f"last look ({last.get('judge')} judge, step {last['step'] + 1}, look {last['look']}):"
+            )
+            for metric, outcome, reason in deciding_metrics(result):
+                term.print(f"  {metric}: {outcome}: {escape(reason)}")
         rollback = result.get("rollback")
         if rollback and rollback.get("seconds_from_failure_to_switch") is not None:
             after = "the failure" if result["kind"] == "deploy" else "the rollback started"

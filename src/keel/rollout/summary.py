@@ -33,16 +33,26 @@ def _iso(ts: float | None) -> str | None:
 
 def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) -> dict[str, Any]:
     """Everything a pipeline needs to know about one rollout (schema ``keel.rollout/v1``)."""
+    stored = store.verdicts(rollout.id)
     verdicts = [
         {
             "step": v["step"],
             "look": v["look"],
             "outcome": v["outcome"],
+            "judge": v["verdict"].get("judge"),
             "summary": v["verdict"].get("summary", ""),
+            "metrics": [
+                {k: m.get(k) for k in ("metric", "outcome", "critical", "reason")}
+                for m in v["verdict"].get("metrics") or ()
+            ],
             **look_facts(v["verdict"], v["at"] - rollout.created),
         }
-        for v in store.verdicts(rollout.id)
+        for v in stored
     ]
+    # the look that decided (the last one), whole: per metric the data, test, p-value, interval, effect, rule
+    last_verdict = (
+        {"step": stored[-1]["step"], "look": stored[-1]["look"], **stored[-1]["verdict"]} if stored else None
+    )
     rollback = None
     if rollout.switched_at is not None:
         rollback = {
@@ -86,6 +96,7 @@ def report(store: Store, rollout: Rollout, notify_failures: Sequence[str] = ()) 
             "smoke": rollout.smoke,
         },
         "verdicts": verdicts,
+        "last_verdict": last_verdict,
         "rollback": rollback,
         "transitions": [
             {"at": _iso(t["at"]), "from": t["from_phase"], "to": t["to_phase"], "reason": t["reason"]}
@@ -123,6 +134,14 @@ def traffic_timeline(rollout: Rollout, transitions: Sequence[dict[str, Any]]) ->
             at = rollout.switched_at if rollout.switched_at is not None else t["at"]
             add(at, 0, "rolled back")
     return points
+
+
+def deciding_metrics(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, outcome, reason) of the last look's metrics: the failing ones when it failed, else all."""
+    last = result.get("last_verdict") or {}
+    metrics = [(m["metric"], m["outcome"], str(m.get("reason", ""))) for m in last.get("metrics") or ()]
+    failing = [m for m in metrics if m[1] == "fail"]
+    return failing if last.get("outcome") == "fail" and failing else metrics
 
 
 def look_facts(verdict: dict[str, Any], t_s: float) -> dict[str, Any]:
@@ -186,6 +205,17 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"- step {v['step'] + 1}, look {v['look']}: **{v['outcome']}**: {_cell(v['summary'])}"
             )
+    last = result.get("last_verdict")
+    if last and last.get("metrics"):
+        lines += [
+            "",
+            f"Last look ({last.get('judge')} judge):",
+            "",
+            "| metric | outcome | why |",
+            "|---|---|---|",
+        ]
+        for m in last["metrics"]:
+            lines.append(f"| {m['metric']} | {m['outcome']} | {_cell(str(m.get('reason', '')))} |")
     rollback = result.get("rollback")
     if rollback:
         verified = "verified ready" if rollback["verified"] else "NOT verified ready"

@@ -10,7 +10,7 @@ from keel.analysis.config import AnalysisSpec, ThresholdsSpec
 from keel.analysis.judges.compare import CompareJudge
 from keel.analysis.judges.thresholds import ThresholdJudge
 from keel.rollout.runner import new_deploy, run_to_rest
-from keel.rollout.summary import exit_code, look_facts, markdown, report
+from keel.rollout.summary import deciding_metrics, exit_code, look_facts, markdown, report
 from tests.keel.rollout.fakes import STEPS, Rig
 
 
@@ -107,3 +107,45 @@ def test_look_facts_of_the_threshold_and_compare_judges() -> None:
     assert facts["canary"]["error_rate"] == 0.1 and facts["baseline"]["error_rate"] == round(2 / 1800, 6)
     assert facts["canary"]["p95_ms"] > facts["baseline"]["p95_ms"]
     assert facts["limits"] == {}
+
+
+async def test_report_carries_the_deciding_verdict_with_every_metrics_reasons(tmp_path: Path) -> None:
+    from keel.analysis.analyzer import WindowAnalyzer
+    from keel.analysis.sources.memory import MemorySource
+
+    rig = Rig(tmp_path)
+    rig.platform.add_serving("svc-00000-old")
+    source = MemorySource()
+    rig.analyzer = WindowAnalyzer(  # type: ignore[assignment]
+        source, CompareJudge(AnalysisSpec()), fallback=ThresholdJudge(AnalysisSpec())
+    )
+    rollout = new_deploy(
+        rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="eeeeeeee"
+    )
+    # the canary fails 12 of its first 40 requests, the stable revision none of 400: a clear regression,
+    # failed by the sequential error test before min_requests (100) is reached
+    for second in range(0, 3600, 5):
+        at = rig.clock.now + second
+        source.record("svc-00000-old", at, latencies=[0.1] * 50)
+        source.record(rollout.revision, at, latencies=[0.1] * 5, errors=int(second % 10 == 0) * 3)
+    final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
+    data = report(rig.store, final)
+    assert data["phase"] == "rolled_back" and data["failed_by"] == "analysis"
+    last = data["last_verdict"]
+    assert last["outcome"] == "fail" and last["judge"] == "compare"
+    metrics = {m["metric"]: m for m in last["metrics"]}
+    assert set(metrics) == {"error-rate", "latency", "latency-tail"}
+    errors = metrics["error-rate"]
+    assert errors["outcome"] == "fail" and errors["data"]["decided_by"] == "sequential"
+    assert errors["data"]["p_value"] < errors["data"]["alpha"]
+    assert errors["data"]["canary_requests"] < 100 and errors["data"]["baseline_events"] == 0
+    assert {"test", "rule", "effect", "rate_ratio_ci"} <= set(errors["data"])
+    assert metrics["latency"]["outcome"] == "inconclusive"
+    look = data["verdicts"][-1]
+    assert look["judge"] == "compare"
+    assert [m["metric"] for m in look["metrics"]] == ["error-rate", "latency", "latency-tail"]
+    assert look["metrics"][0]["reason"].startswith("error rate up: canary")
+    assert [m[:2] for m in deciding_metrics(data)] == [("error-rate", "fail")]  # what keel deploy prints
+    text = markdown(data)
+    assert "Last look (compare judge):" in text
+    assert "| error-rate | fail | error rate up: canary" in text

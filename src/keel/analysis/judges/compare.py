@@ -120,7 +120,7 @@ class CompareJudge:
             ),
         }
         _final_facts(data, final_alpha)
-        if waiting:
+        if waiting and (canary.requests == 0 or baseline.requests == 0):
             return MetricResult("error-rate", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
         cmp = compare_rates(
             canary.errors,
@@ -142,6 +142,11 @@ class CompareJudge:
         if evidence and rate_c - rate_b >= rules.ignore_below:
             reason = f"error rate up: {seen}; {evidence[1]}"
             return MetricResult("error-rate", Outcome.FAIL, reason, rules.critical, data)
+        if waiting:
+            # the sequential test is valid from the first request, so a clear regression fails before
+            # min_requests; passing waits for enough data
+            data["decided_by"] = None
+            return MetricResult("error-rate", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
         if evidence:
             reason = f"error rate up by less than the {_pct(rules.ignore_below)} that matters: {seen}"
         else:

@@ -172,10 +172,10 @@ def test_end_of_hold_budget_is_the_rest_of_each_metrics_share() -> None:
 def test_no_end_of_hold_test_while_the_step_is_held_for_data() -> None:
     # past the hold but the canary is short of min_requests: the step is held, no test spends budget; the
     # look at which the data suffice runs it once and ends the step with pass or fail
-    held = JUDGE.judge(window("c", 90, 9, seed=1), window("b", 900, 9, seed=2), look(now=900))
+    held = JUDGE.judge(window("c", 90, 1, seed=1), window("b", 900, 9, seed=2), look(now=900))
     assert held.outcome is Outcome.INCONCLUSIVE
     assert all(m.data["final_test"] is False for m in held.metrics)
-    done = JUDGE.judge(window("c", 110, 9, seed=1), window("b", 990, 9, seed=2), look(now=930))
+    done = JUDGE.judge(window("c", 110, 1, seed=1), window("b", 990, 9, seed=2), look(now=930))
     assert done.outcome in (Outcome.PASS, Outcome.FAIL)
     assert all(m.data["final_test"] for m in done.metrics)
 
@@ -203,3 +203,27 @@ def test_no_end_of_hold_test_while_latency_is_missing() -> None:
     assert verdict.outcome is Outcome.INCONCLUSIVE
     errors = _by_name(verdict)["error-rate"]
     assert errors.outcome is Outcome.PASS and errors.data["final_test"] is False
+
+
+def test_a_clear_error_regression_fails_before_min_requests() -> None:
+    # the sequential error test is valid from the first request: a canary failing 8 of its first 40 requests
+    # while the baseline failed none of 360 is stopped at once, without waiting for 100 requests
+    verdict = JUDGE.judge(window("c", 40, 8, seed=1), window("b", 360, 0, seed=2), look(now=20))
+    errors = _by_name(verdict)["error-rate"]
+    assert verdict.outcome is Outcome.FAIL and errors.outcome is Outcome.FAIL
+    assert errors.data["decided_by"] == "sequential" and errors.data["p_value"] < errors.data["alpha"]
+    assert errors.reason.startswith("error rate up: canary 20.00% (8/40) vs baseline 0.00% (0/360)")
+    # the latency metrics still wait for data; so does the error metric when the evidence is not clear
+    assert _by_name(verdict)["latency"].outcome is Outcome.INCONCLUSIVE
+    unclear = JUDGE.judge(window("c", 40, 2, seed=1), window("b", 360, 0, seed=2), look(now=20))
+    assert unclear.outcome is Outcome.INCONCLUSIVE
+    assert _by_name(unclear)["error-rate"].reason == "canary served 40 requests, 100 needed before judging"
+
+
+def test_a_canary_failing_every_request_against_a_clean_baseline_fails_after_a_handful() -> None:
+    # 5 errors in 5 canary requests against 0 in 45 (a 10 % canary): the widest alternative of the mixture
+    # (30 x) carries it; 4 in 4 is not yet proof at the first step's sequential alpha (0.00125)
+    verdict = JUDGE.judge(window("c", 5, 5, seed=1), window("b", 45, 0, seed=2), look(now=2))
+    assert _by_name(verdict)["error-rate"].outcome is Outcome.FAIL
+    verdict = JUDGE.judge(window("c", 4, 4, seed=1), window("b", 36, 0, seed=2), look(now=2))
+    assert verdict.outcome is Outcome.INCONCLUSIVE
