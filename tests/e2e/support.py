@@ -25,9 +25,25 @@ SMOKE_CHECKS = """\
     - {path: /api/v1/watchlist, status: 401}
     - {path: "/api/v1/content?limit=5", status: 200}"""
 
+THRESHOLDS_ANALYSIS = """\
+  # The issue's analysis "for now": thresholds on the canary's error rate and p95 from the router's metrics.
+  judge: thresholds
+  interval: 1s
+  min_requests: 30
+  max_extra_hold: 8s
+  thresholds: {min_success_rate: 99%, max_p95: 250ms}"""
 
-def write_project(directory: Path, port: int, *, hold: float = 8.0, smoke: str | None = None) -> Path:
-    """keel.yaml for Bayit+ on SQLite with short holds; ``smoke`` replaces the inline checks (e.g. a file)."""
+
+def write_project(
+    directory: Path,
+    port: int,
+    *,
+    hold: float = 8.0,
+    smoke: str | None = None,
+    analysis: str | None = None,
+) -> Path:
+    """keel.yaml for Bayit+ on SQLite with short holds; ``smoke`` replaces the inline checks (e.g. a file),
+    ``analysis`` the analysis block (its indented body; by default the threshold judge)."""
     env = {
         "ENVIRONMENT": "development",
         "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'bayit.db'}",
@@ -35,6 +51,7 @@ def write_project(directory: Path, port: int, *, hold: float = 8.0, smoke: str |
         "LOG_LEVEL": "WARNING",
     }
     smoke_block = f"  smoke: {smoke}" if smoke else "  smoke:\n" + SMOKE_CHECKS
+    analysis = analysis or THRESHOLDS_ANALYSIS
     spec = directory / "keel.yaml"
     spec.write_text(
         f"""service: bayit-e2e
@@ -50,13 +67,8 @@ gates:
 strategy:
   canary:
     steps: [{{weight: 10, hold: {hold:g}s}}, {{weight: 50, hold: 4s}}, {{weight: 100}}]
-# The issue's analysis "for now": thresholds on the canary's error rate and p95 from the router's metrics.
 analysis:
-  judge: thresholds
-  interval: 1s
-  min_requests: 30
-  max_extra_hold: 8s
-  thresholds: {{min_success_rate: 99%, max_p95: 250ms}}
+{analysis}
 rollback: {{passes: 2, deadline: 30s, interval: 0.25s}}
 """
     )
