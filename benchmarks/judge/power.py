@@ -1,5 +1,6 @@
 """Exact power of a one-step test for errors 1 % -> 2 % at 20 req/s in the 10-minute 10 % step: how much any
-test could detect at a given false-fail rate (no simulation: binomial sums).
+test could detect at a given false-fail rate (no simulation: binomial sums); and, for every error scenario of
+the benchmark, the earliest median time to a fail verdict that any judge could reach at that false-fail rate.
 
     .venv/bin/python benchmarks/judge/power.py
 
@@ -15,8 +16,11 @@ looking once, at the end of the step:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import stats
+from traffic import HOLD_S, RATES, SCENARIOS, SLOT_S, WEIGHTS, Scenario
 
 CANARY, BASELINE = 1200, 10800
 BEFORE, AFTER = 0.01, 0.02
@@ -42,6 +46,44 @@ def conditional(alpha: float) -> tuple[float, float]:
     return size, power
 
 
+def best_power(n: int, before: float, after: float, alpha: float) -> float:
+    """Power of the most powerful level-``alpha`` test of error rate ``before`` against ``after`` on ``n``
+    requests (Neyman-Pearson, randomised at the critical count, so its size is exactly ``alpha``)."""
+    if n <= 0:
+        return 0.0
+    if before <= 0.0:  # one error proves the canary worse
+        return 1.0 - (1.0 - after) ** n
+    c = int(stats.binom.isf(alpha, n, before))  # smallest c with P0(X > c) <= alpha
+    while stats.binom.sf(c, n, before) > alpha:
+        c += 1
+    while c > 0 and stats.binom.sf(c - 1, n, before) <= alpha:
+        c -= 1
+    above, at = float(stats.binom.sf(c, n, before)), float(stats.binom.pmf(c, n, before))
+    gamma = 0.0 if at == 0.0 else (alpha - above) / at
+    return float(stats.binom.sf(c, n, after) + gamma * stats.binom.pmf(c, n, after))
+
+
+def earliest_median_fail(scenario: Scenario, rps: float, alpha: float) -> float | None:
+    """A lower bound on any judge's median time to fail an error regression over the default rollout.
+
+    A judge that fails at most ``alpha`` of identical canaries makes, by any time t, a test of size <= alpha
+    on the canary's data up to t; no such test detects more often than the most powerful one with the stable
+    rate known exactly (the canary's request count taken at its expected value). So the median time to fail
+    (a miss counting as never) is at least the first slot boundary where that test detects half the time.
+    None when it does not within the two steps' holds."""
+    if scenario.canary_error <= scenario.base_error:
+        return None
+    t = SLOT_S
+    while t <= HOLD_S * len(WEIGHTS):
+        first = min(t, HOLD_S)
+        exposure = WEIGHTS[0] * first + WEIGHTS[1] * max(0, t - HOLD_S)
+        n = math.floor(rps * exposure)
+        if best_power(n, scenario.base_error, scenario.canary_error, alpha) >= 0.5:
+            return float(t)
+        t += SLOT_S
+    return None
+
+
 def main() -> None:
     print(
         "| alpha | oracle: reject at >= errors | oracle size | oracle power | conditional size | conditional power |"
@@ -51,6 +93,14 @@ def main() -> None:
         c, size, power = oracle(alpha)
         csize, cpower = conditional(alpha)
         print(f"| {alpha:g} | {c} | {size:.4f} | {power:.3f} | {csize:.4f} | {cpower:.3f} |")
+    print()
+    print("| error scenario | req/s | any judge at <= 1 % false fails: median time to fail >= s |")
+    print("|---|---|---|")
+    for scenario in SCENARIOS:
+        if scenario.canary_error > scenario.base_error:
+            for rps in RATES:
+                bound = earliest_median_fail(scenario, rps, 0.01)
+                print(f"| {scenario.name} | {rps:g} | {'-' if bound is None else f'{bound:.0f}'} |")
 
 
 if __name__ == "__main__":
