@@ -1,4 +1,10 @@
-"""Steady synthetic traffic: a fixed request rate spread over a few paths, with counts of every outcome."""
+"""Steady synthetic traffic: a fixed request rate spread over a few paths, with counts of every outcome.
+
+The generator runs on its own thread with its own event loop. The process that drives it (``keel demo``)
+also runs the rollout on its event loop, which blocks now and then (importing the analysis libraries, building
+a TLS context per probe): on a shared loop those stalls were measured as seconds of "service latency" that
+the service never had (benchmarks/router/deploy_spike.py).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,16 @@ import asyncio
 import bisect
 import contextlib
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from keel.analysis.base import LatencyHistogram
+from keel.platforms.local.http1 import HEAD_END, BadMessage, parse_response_head
 from keel.types import Clock
 
 # Latency buckets (seconds) of the per-second series: enough resolution for a p95 chart, 15 ints a second.
@@ -36,16 +43,22 @@ class SecondBucket:
 @dataclass
 class LoadStats:
     """Outcomes by kind: an HTTP status code ("200", "500") or a transport error ("ConnectError"), and a
-    bounded per-second series (``seconds``: index = whole seconds since the start) for charts."""
+    bounded per-second series (``seconds``: index = whole seconds since the start) for charts. Safe to read
+    from another thread while the generator records."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
     stopped: float = 0.0
     seconds: dict[int, SecondBucket] = field(default_factory=dict)
     max_seconds: int = MAX_SECONDS
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record(self, second: int, outcome: str, latency: float) -> None:
         """Count one finished request ``latency`` seconds long, in whole second ``second`` of the run."""
+        with self._lock:
+            self._record(second, outcome, latency)
+
+    def _record(self, second: int, outcome: str, latency: float) -> None:
         self.outcomes[outcome] += 1
         bucket = self.seconds.get(second)
         if bucket is None:
@@ -60,34 +73,42 @@ class LoadStats:
     def timeline(self) -> dict[str, Any]:
         """The per-second series: requests, errors and p95 latency (ms; None in a second with no requests),
         from the first to the last recorded second, with empty seconds in between filled in."""
-        if not self.seconds:
+        with self._lock:
+            seconds = {
+                s: SecondBucket(b.requests, b.errors, list(b.latency)) for s, b in self.seconds.items()
+            }
+        if not seconds:
             return {"bucket_s": 1, "first_s": 0, "requests": [], "errors": [], "p95_ms": []}
-        first, last = min(self.seconds), max(self.seconds)
+        first, last = min(seconds), max(seconds)
         requests, errors, p95 = [], [], []
         for second in range(first, last + 1):
-            bucket = self.seconds.get(second, SecondBucket())
+            bucket = seconds.get(second, SecondBucket())
             requests.append(bucket.requests)
             errors.append(bucket.errors)
             value = LatencyHistogram(LATENCY_BOUNDS, tuple(bucket.latency)).quantile(0.95)
             p95.append(None if value is None else round(value * 1000.0, 1))
         return {"bucket_s": 1, "first_s": first, "requests": requests, "errors": errors, "p95_ms": p95}
 
+    def _outcomes(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.outcomes)
+
     @property
     def total(self) -> int:
-        return sum(self.outcomes.values())
+        return sum(self._outcomes().values())
 
     @property
     def transport_errors(self) -> int:
-        return sum(n for kind, n in self.outcomes.items() if not kind.isdigit())
+        return sum(n for kind, n in self._outcomes().items() if not kind.isdigit())
 
     @property
     def server_errors(self) -> int:
-        return sum(n for kind, n in self.outcomes.items() if kind.isdigit() and int(kind) >= 500)
+        return sum(n for kind, n in self._outcomes().items() if kind.isdigit() and int(kind) >= 500)
 
     def to_json(self) -> dict[str, object]:
         return {
             "requests": self.total,
-            "outcomes": dict(sorted(self.outcomes.items())),
+            "outcomes": dict(sorted(self._outcomes().items())),
             "server_errors": self.server_errors,
             "transport_errors": self.transport_errors,
             "seconds": round(self.stopped - self.started, 3) if self.stopped else None,
@@ -95,8 +116,105 @@ class LoadStats:
         }
 
 
+class TransportError(Exception):
+    """A request that got no complete answer; its class name is the outcome (like httpx's error names)."""
+
+
+class ConnectError(TransportError):
+    pass
+
+
+class ReadTimeout(TransportError):
+    pass
+
+
+class RemoteProtocolError(TransportError):
+    pass
+
+
+_MALFORMED = (BadMessage, ValueError, asyncio.LimitOverrunError)
+
+
+class _Http1Client:
+    """GET over keep-alive HTTP/1.1 connections to one host: a lean client, so that the synthetic traffic's
+    latency is the service's and not the client's CPU (httpx spends ~4 ms of CPU a request, a few times the
+    router's whole cost, and a CPU-starved client queues its own requests)."""
+
+    def __init__(self, base_url: str, timeout: float, max_idle: int = 16) -> None:
+        url = urlsplit(base_url)
+        if url.scheme != "http" or not url.hostname:
+            raise ValueError(f"load generator: {base_url!r} is not an http:// URL")
+        self.host = url.hostname
+        self.port = url.port or 80
+        self.prefix = url.path.rstrip("/")
+        self.timeout = timeout
+        self.max_idle = max_idle
+        self._host_header = url.netloc.encode()
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def get(self, path: str) -> int:
+        """The status of ``GET path`` (body read and dropped); raises a ``TransportError`` otherwise."""
+        request = b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % ((self.prefix + path).encode(), self._host_header)
+        try:
+            async with asyncio.timeout(self.timeout):
+                while (
+                    self._idle
+                ):  # a kept-alive connection the server may have closed meanwhile: try the next
+                    reader, writer = self._idle.pop()
+                    try:
+                        return await self._exchange(reader, writer, request)
+                    except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                        writer.close()
+                        if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                            raise RemoteProtocolError("answer cut short") from exc
+                    except _MALFORMED as exc:
+                        writer.close()
+                        raise RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+                try:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                except OSError as exc:
+                    raise ConnectError(str(exc)) from exc
+                try:
+                    return await self._exchange(reader, writer, request)
+                except (ConnectionError, asyncio.IncompleteReadError, *_MALFORMED) as exc:
+                    writer.close()
+                    raise RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+        except TimeoutError as exc:
+            raise ReadTimeout(f"no answer within {self.timeout:g}s") from exc
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+    ) -> int:
+        writer.write(request)
+        while True:
+            head = parse_response_head(await reader.readuntil(HEAD_END))
+            if head.status >= 200:
+                break  # 1xx: an interim answer, the real one follows
+        if head.chunked:
+            while size := int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16):
+                await reader.readexactly(size + 2)
+            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                pass
+        elif head.content_length is not None:
+            await reader.readexactly(head.content_length)
+        elif head.status not in (204, 304):
+            await reader.read()  # delimited by the close
+            head = head._replace(keep_alive=False)
+        if head.keep_alive and len(self._idle) < self.max_idle:
+            self._idle.append((reader, writer))
+        else:
+            writer.close()
+        return head.status
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
 class LoadGenerator:
-    """Sends ``rate`` requests per second (open loop: a slow answer does not slow the schedule) until stopped."""
+    """Sends ``rate`` requests per second (open loop: a slow answer does not slow the schedule) until stopped,
+    from its own thread and event loop, so the caller's event loop cannot delay or stretch the requests."""
 
     def __init__(
         self,
@@ -113,9 +231,13 @@ class LoadGenerator:
         self.timeout = timeout
         self.stats = LoadStats()
         self._clock = clock
-        self._limit = asyncio.Semaphore(max_in_flight)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self._max_in_flight = max_in_flight
+        self._client = _Http1Client(self.base_url, timeout)  # refuses a URL it cannot serve, here
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._stop_requested = False
         self._t0 = 0.0
 
     async def __aenter__(self) -> LoadGenerator:
@@ -126,40 +248,64 @@ class LoadGenerator:
         await self.stop()
 
     def start(self) -> None:
+        if self._thread is not None:
+            return
         self.stats.started = time.time()
         self._t0 = self._clock()
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._thread = threading.Thread(target=self._thread_main, name="keel-loadgen", daemon=True)
+        self._thread.start()
+        self._started.wait()
 
     async def stop(self) -> LoadStats:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        """Stop sending, wait for the requests in flight (each within ``timeout``), and return the stats."""
+        thread = self._thread
+        if thread is not None:
+            self._request_stop()
+            await asyncio.to_thread(thread.join)
+            self._thread = None
         self.stats.stopped = time.time()
         return self.stats
 
-    async def _one(self, client: httpx.AsyncClient, path: str) -> None:
+    def _request_stop(self) -> None:
+        self._stop_requested = True
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed: the thread is ending anyway
+                loop.call_soon_threadsafe(stopping.set)
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        finally:
+            self._started.set()  # never leave start() waiting, even when the loop failed to start
+
+    async def _one(self, client: _Http1Client, limit: asyncio.Semaphore, path: str) -> None:
         began = self._clock()
         try:
-            response = await client.get(path)
-            outcome = str(response.status_code)
-        except httpx.HTTPError as exc:
+            outcome = str(await client.get(path))
+        except TransportError as exc:
             outcome = type(exc).__name__
         finally:
-            self._limit.release()
+            limit.release()
         now = self._clock()
         self.stats.record(int(now - self._t0), outcome, now - began)
 
     async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        stopping = self._stopping = asyncio.Event()
+        self._started.set()
+        if self._stop_requested:
+            stopping.set()
+        limit = asyncio.Semaphore(self._max_in_flight)
         interval = 1.0 / self.rate
         pending: set[asyncio.Task[None]] = set()
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, limits=limits) as client:
+        client = self._client
+        try:
             next_at = self._clock()
             i = 0
-            while not self._stopping.is_set():
-                await self._limit.acquire()
-                task = asyncio.create_task(self._one(client, self.paths[i % len(self.paths)]))
+            while not stopping.is_set():
+                await limit.acquire()
+                task = asyncio.create_task(self._one(client, limit, self.paths[i % len(self.paths)]))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
                 i += 1
@@ -167,6 +313,8 @@ class LoadGenerator:
                 delay = next_at - self._clock()
                 if delay > 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), delay)
+                        await asyncio.wait_for(stopping.wait(), delay)
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            client.close()

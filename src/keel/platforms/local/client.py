@@ -26,7 +26,7 @@ from keel.platforms.local.daemon import LOCK_HELD
 from keel.platforms.local.errors import DaemonNotRunning, DaemonStartError, LocalPlatformError
 from keel.platforms.local.metrics import window_from_json
 from keel.platforms.local.state import DaemonInfo, StateDir, check_revision_name
-from keel.platforms.local.supervisor import group_alive, signal_group
+from keel.platforms.local.supervisor import find_program, group_alive, signal_group
 from keel.processes import pid_alive
 
 if TYPE_CHECKING:
@@ -238,10 +238,32 @@ class LocalPlatform:
         if not command:
             raise LocalPlatformError(f"{self.name}: revision {spec.name}: no command to run")
         env = {**self.env, **spec.env}
+        where = (
+            f"revision {spec.name}: command"
+            if spec.command
+            else f"keel.yaml environments.{self.env_name}.run"
+        )
+        command = self._resolve(command, env, where)
         data = await self._call(
             "POST", "/v1/revisions", {"name": spec.name, "command": command, "env": env, "cwd": os.getcwd()}
         )
         return _revision(data)
+
+    def _resolve(self, command: list[str], env: Mapping[str, str], where: str) -> list[str]:
+        """The command with a bare program name made absolute from THIS caller's PATH (the revision's env may
+        set its own), not the daemon's: the daemon keeps the environment of whoever started it first, so a
+        shell that activated another venv since would otherwise get the old interpreter."""
+        program = command[0]
+        if os.sep in program:
+            return command  # a path: relative ones are taken from the cwd sent along
+        path = env.get("PATH", os.environ.get("PATH", os.defpath))
+        found = find_program(program, path)
+        if found is None:
+            raise LocalPlatformError(
+                f"{self.name}: {where}: program {program!r} is not on "
+                f"the PATH of this shell nor beside {sys.executable} (activate its virtualenv, or give a path)"
+            )
+        return [found, *command[1:]]
 
     async def set_traffic(self, weights: Mapping[str, int]) -> TrafficSplit:
         split = TrafficSplit(dict(weights))  # validates: non-negative, adding up to 100

@@ -28,18 +28,24 @@ from keel.types import Clock, Sleeper
 log = logging.getLogger("keel.local.supervisor")
 
 
+def find_program(program: str, path: str | None) -> str | None:
+    """``program`` (a bare name) found on ``path``, else beside this Python (a venv's scripts need no
+    activation), as an absolute path; None when neither has it."""
+    found = shutil.which(program, path=path)
+    if found is None:
+        beside = Path(sys.executable).parent / program
+        if beside.is_file() and os.access(beside, os.X_OK):
+            found = str(beside)
+    return None if found is None else os.path.abspath(found)
+
+
 def resolve_command(command: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    """The command with its program found on PATH, or beside this Python (a venv's scripts need no
-    activation); an unresolvable program is left as is, so the spawn fails and says so."""
+    """The command with its program found on PATH, or beside this Python; a path (with a slash) is kept,
+    and an unresolvable program is left as is, so the spawn fails and says so."""
     program = command[0]
     if os.sep in program:
         return list(command)
-    found = shutil.which(program, path=env.get("PATH"))
-    if found is None:
-        beside = Path(sys.executable).parent / program
-        if beside.exists():
-            found = str(beside)
-    return [found or program, *command[1:]]
+    return [find_program(program, env.get("PATH")) or program, *command[1:]]
 
 
 def signal_group(pid: int, sig: int) -> bool:

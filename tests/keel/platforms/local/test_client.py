@@ -231,3 +231,49 @@ async def test_two_callers_starting_at_once_share_one_daemon(make_platform: Make
     # saw the first one already running depends on timing; either way exactly one daemon serves.
     log = first.state.daemon_log.read_text()
     assert log.count("INFO keel.local.daemon: serving svc") == 1
+
+
+def _program(directory: Path, name: str, label: str) -> Path:
+    """An executable ``name`` in ``directory`` that runs the revision app answering ``label``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / name
+    script.write_text(f"#!/bin/sh\nREVISION={label} exec {APP_COMMAND[0]} {APP_COMMAND[1]}\n")
+    script.chmod(0o755)
+    return script
+
+
+async def test_a_bare_program_name_is_found_on_the_deploying_callers_path(
+    make_platform: MakePlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The daemon starts from a shell whose PATH has the old "venv"; a later `keel deploy` runs from a shell
+    # that activated the new one: the revision must run the new program, not the daemon's.
+    name = "keel-test-revision"
+    _program(tmp_path / "old-venv", name, "old-venv")
+    new = _program(tmp_path / "new-venv", name, "new-venv")
+    original = os.environ.get("PATH", os.defpath)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'old-venv'}{os.pathsep}{original}")
+    platform = make_platform()
+    await platform.start()
+    monkeypatch.setenv("PATH", f"{tmp_path / 'new-venv'}{os.pathsep}{original}")
+    revision = await platform.deploy(RevisionSpec("r1", command=(name,)))
+    await _running(platform, "r1")
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(revision.url)).text == "new-venv"
+    described = (await platform._call("GET", "/v1/revisions"))["revisions"][0]
+    assert described["command"] == [str(new)]
+
+
+async def test_a_program_on_no_path_is_refused_naming_the_keel_yaml_key(
+    make_platform: MakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = make_platform()
+    platform.command = ("no-such-program-keel", "serve")  # as keel.yaml's run: gives it
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(LocalPlatformError) as caught:
+        await platform.deploy(RevisionSpec("r1"))
+    message = str(caught.value)
+    assert "keel.yaml environments.test.run: program 'no-such-program-keel'" in message
+    assert "PATH" in message
+    with pytest.raises(LocalPlatformError, match="revision r2: command: program 'other-missing-keel'"):
+        await platform.deploy(RevisionSpec("r2", command=("other-missing-keel",)))
+    assert platform.daemon() is None  # refused before any daemon or revision was started
