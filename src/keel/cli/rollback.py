@@ -150,7 +150,7 @@ async def _rollback(
     fmt: OutputFormat,
 ) -> dict[str, Any]:
     from keel.rollout.phases import Phase
-    from keel.rollout.runner import new_rollback, unfinished
+    from keel.rollout.runner import new_rollback, run_to_rest, unfinished
 
     term = terminal()
     session = Session(spec, env, "rollback", term, live=fmt is OutputFormat.table)
@@ -171,7 +171,14 @@ async def _rollback(
         if plan["action"] == "undo_interrupted":
             engine = session.engine(unfinished(store, env))
             await engine.resume()
-            if engine.state.phase is Phase.PROMOTING and plan["target"] is not None:
+            if engine.state.phase is Phase.PROMOTING and plan["target"] is None:
+                promoted = await run_to_rest(engine, time.time, asyncio.sleep)
+                raise ConfigError(
+                    f"rollout {plan['rollout']} was a first deploy interrupted while promoting; it is now "
+                    f"promoted ({promoted.revision} serves 100%) and there is no earlier revision to roll "
+                    "back to: deploy the one you want instead"
+                )
+            if engine.state.phase is Phase.PROMOTING:
                 final = await _switch_back_after_promotion(session, engine, plan["target"])
             else:
                 await engine.abort(f"keel rollback: undoing interrupted rollout {plan['rollout']}")

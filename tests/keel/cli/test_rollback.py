@@ -117,6 +117,40 @@ def test_a_deploy_killed_while_promoting_is_undone(released: tuple[Path, list[st
         store.close()
 
 
+def test_a_first_deploy_killed_while_promoting_is_finished_and_the_rollback_refused(tmp_path: Path) -> None:
+    """Nothing to go back to: keel rollback records the promotion the kill interrupted (the revision passed
+    every gate and has all traffic), unlocks the environment and refuses with exit 2, saying why."""
+    write_spec(tmp_path, free_port(), "direct")
+    try:
+        proc = keel("deploy", "--format", "json", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        first = result(proc)["revision"]
+        store = Store(tmp_path / ".keel" / "keel.db")
+        last = store.rollouts("local", limit=1)[0]
+        promoting = Rollout.from_json(last.state).evolve(phase=Phase.PROMOTING, finished=None)
+        store.save_transition(
+            last.id, from_phase="holding", to_phase="promoting", reason="all steps passed", active=True,
+            state=promoting.to_json(), at=time.time(), previous=None,
+        )  # fmt: skip
+        store.close()
+
+        proc = keel("rollback", "--yes", cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert "first deploy interrupted while promoting" in proc.stderr
+        assert f"{first} serves 100%" in proc.stderr and "Traceback" not in proc.stderr
+        assert traffic(tmp_path) == {first: 100}
+        store = Store(tmp_path / ".keel" / "keel.db")
+        try:
+            assert store.active_rollout("local") is None
+            assert store.rollout(last.id).phase == "promoted"  # type: ignore[union-attr]
+        finally:
+            store.close()
+        again = keel("deploy", "--format", "json", cwd=tmp_path)  # the environment is not left locked
+        assert again.returncode == 0, again.stderr
+    finally:
+        keel("down", "--env", "local", cwd=tmp_path)
+
+
 def test_a_platform_error_exits_1_and_changes_nothing(tmp_path: Path) -> None:
     """The documented exit 1: the rollback could not be carried out (here the router port is taken, so the
     local daemon cannot start); the message says why and no rollout is left behind."""
