@@ -352,9 +352,25 @@ def parse_spec(doc: YamlDocument) -> KeelSpec:
         problems += _semantic_problems(doc, _valid_sections(doc, broken), base_dir)
         raise SpecError(problems) from None
     problems = _semantic_problems(doc, {name: getattr(spec, name) for name in _SECTION_RULES}, base_dir)
+    problems += _warmup_problems(doc, spec)
     if problems:
         raise SpecError(problems)
     return spec
+
+
+def _warmup_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
+    """The analysis warm-up must leave part of every held step to judge (rules across two sections)."""
+    warmup = spec.analysis.warmup
+    holds = [s.hold for s in spec.strategy.steps() if s.weight < 100 and s.hold > 0]
+    if warmup <= 0 or not holds or warmup < min(holds):
+        return []
+    return [
+        doc.problem(
+            ("analysis", "warmup"),
+            f"warm-up {warmup:g}s leaves nothing to judge in a step held {min(holds):g}s; "
+            "make it shorter than every canary step's hold",
+        )
+    ]
 
 
 def load_spec(path: str | Path = DEFAULT_FILE) -> KeelSpec:

@@ -202,3 +202,12 @@ def test_a_section_with_field_errors_is_not_also_judged_by_its_rules(tmp_path: P
     assert any(p.startswith(":8: strategy.canary.steps[1].hold: invalid duration") for p in found), found
     assert not any("weights" in p for p in found), found
     assert any(p.startswith(":11: notify.pigeon: unknown notifier") for p in found), found
+
+
+def test_analysis_warmup_must_leave_part_of_every_step_to_judge(tmp_path: Path) -> None:
+    assert load_spec(write(tmp_path, GOOD + "analysis: {warmup: 20s}\n")).analysis.warmup == 20.0
+    found = problems(tmp_path, GOOD + "analysis:\n  warmup: 30s\n")
+    assert [p.split("keel.yaml")[1] for p in found] == [
+        ":10: analysis.warmup: warm-up 30s leaves nothing to judge in a step held 30s; make it shorter than "
+        "every canary step's hold"
+    ]

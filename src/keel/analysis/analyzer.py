@@ -4,26 +4,38 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from keel.analysis.base import Judge, Look, MetricSource, Verdict
+from keel.analysis.base import Judge, Look, MetricSource, Outcome, Verdict
 
 
 class WindowAnalyzer:
     """Reads the traffic since the step started for the canary (and the baseline) and judges it.
 
     When the baseline served nothing in the window while the canary did (a step at 100 %, or a baseline that
-    is gone) there is nothing to compare with, so ``fallback`` (the threshold judge) decides that look."""
+    is gone) there is nothing to compare with, so ``fallback`` (the threshold judge) decides that look.
 
-    def __init__(self, source: MetricSource, judge: Judge, *, fallback: Judge | None = None) -> None:
+    The first ``warmup`` seconds of every step are left out of both windows (a revision's first requests at a
+    new weight may be slower while caches and pools fill); a look before the warm-up ends is inconclusive."""
+
+    def __init__(
+        self, source: MetricSource, judge: Judge, *, fallback: Judge | None = None, warmup: float = 0.0
+    ) -> None:
         self._source = source
         self._judge = judge
         self._fallback = fallback
+        self._warmup = warmup
 
     @property
     def judge_name(self) -> str:
         return self._judge.name
 
     async def analyze(self, canary: str, baseline: str | None, look: Look) -> Verdict:
-        start, end = look.step_started, look.now
+        start, end = look.step_started + self._warmup, look.now
+        if end <= start:
+            left = start - end
+            return Verdict(
+                Outcome.INCONCLUSIVE, (), f"warming up: the first {self._warmup:g}s of the step are not judged "
+                f"({left:.0f}s left)", self._judge.name,
+            )  # fmt: skip
         canary_window = await self._source.window(canary, start, end)
         baseline_window = None
         if baseline is not None:

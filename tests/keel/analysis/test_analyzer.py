@@ -73,3 +73,22 @@ async def test_source_errors_propagate() -> None:
     analyzer = WindowAnalyzer(_Down(), ThresholdJudge(AnalysisSpec()))
     with pytest.raises(AnalysisError, match="cannot read canary"):
         await analyzer.analyze("canary", None, Look(0, 1, 0.0, 60.0, 600.0))
+
+
+async def test_the_warmup_of_each_step_is_left_out_of_both_windows() -> None:
+    # the canary's first 60 s at its new weight are 3x slower (cold caches), then it is like the stable one
+    source = MemorySource()
+    _traffic(source, "stable", 600, 18, 0.0, 5)
+    rng = np.random.default_rng(6)
+    for t in range(600):
+        slow = 3.0 if t < 60 else 1.0
+        source.record("canary", 1000.0 + t, latencies=rng.lognormal(np.log(0.1 * slow), 0.5, 2))
+    end = Look(0, 20, 1000.0, 1599.0, 600.0)
+    cold = await build_analyzer(AnalysisSpec(), source, has_baseline=True).analyze("canary", "stable", end)
+    assert cold.outcome is Outcome.FAIL  # without a warm-up the cold start fails the release
+    warm = build_analyzer(AnalysisSpec(warmup=90.0), source, has_baseline=True)
+    verdict = await warm.analyze("canary", "stable", end)
+    assert verdict.outcome is Outcome.PASS, verdict.summary
+    assert verdict.metrics[0].data["canary"]["requests"] == 2 * (600 - 90)
+    early = await warm.analyze("canary", "stable", Look(0, 1, 1000.0, 1030.0, 600.0))
+    assert early.outcome is Outcome.INCONCLUSIVE and early.summary.startswith("warming up: the first 90s")
