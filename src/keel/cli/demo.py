@@ -23,12 +23,19 @@ ENV = "demo"
 
 
 async def _release(spec: Any, values: dict[str, str], fmt: OutputFormat) -> dict[str, Any]:
+    from rich.markup import escape
+
     from keel.cli.deploy import run_deploy
+    from keel.rollout.summary import deciding_metrics
 
     result = await run_deploy(spec, ENV, values, None, False, fmt)
-    terminal().info(
+    term = terminal()
+    term.info(
         f"=> {result['revision']}: [bold]{result['phase'].replace('_', ' ')}[/bold]: {result['reason']}"
     )
+    if result.get("failed_by") == "analysis":  # why: the failing metrics of the deciding look
+        for metric, outcome, reason in deciding_metrics(result):
+            term.info(f"   {metric}: {outcome}: {escape(reason)}")
     return result
 
 
