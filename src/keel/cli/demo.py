@@ -23,10 +23,8 @@ ENV = "demo"
 
 
 async def _release(spec: Any, values: dict[str, str], fmt: OutputFormat) -> dict[str, Any]:
-    from rich.markup import escape
-
     from keel.cli.deploy import run_deploy
-    from keel.rollout.summary import deciding_metrics
+    from keel.rollout.summary import deciding_lines
 
     result = await run_deploy(spec, ENV, values, None, False, fmt)
     term = terminal()
@@ -34,8 +32,8 @@ async def _release(spec: Any, values: dict[str, str], fmt: OutputFormat) -> dict
         f"=> {result['revision']}: [bold]{result['phase'].replace('_', ' ')}[/bold]: {result['reason']}"
     )
     if result.get("failed_by") == "analysis":  # why: the failing metrics of the deciding look
-        for metric, outcome, reason in deciding_metrics(result):
-            term.info(f"   {metric}: {outcome}: {escape(reason)}")
+        for line in deciding_lines(result):
+            term.info(f"   {line}")
     return result
 
 
@@ -148,6 +146,7 @@ def markdown(result: dict[str, Any]) -> str:
     """The demo's summary in Markdown: the releases table, the traffic, then each release's own summary as
     ``keel deploy --format markdown`` prints it. The terminal charts have no Markdown form and are left out."""
     from keel.rollout.summary import markdown as release_markdown
+    from keel.rollout.summary import markdown_cell
 
     verdict = "✅ as expected" if result["exit_code"] == 0 else "⚠️ not as expected"
     lines = [
@@ -158,8 +157,10 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for name, r in zip(_NAMES, result["releases"], strict=False):
         outcome = r["phase"].replace("_", " ")
-        lines.append(f"| {name} | `{r['revision']}` | {outcome} | {_cell(_why(r))} | {r['duration_s']:.0f} |")
-    line = _cell(_traffic_line(result["traffic"]))
+        lines.append(
+            f"| {name} | `{r['revision']}` | {outcome} | {markdown_cell(_why(r))} | {r['duration_s']:.0f} |"
+        )
+    line = markdown_cell(_traffic_line(result["traffic"]))
     lines += ["", line[:1].upper() + line[1:] + ".", ""]
     lines.append(f"Finished in {result['seconds']:.0f} s.")
     if result["kept_running"]:
@@ -171,10 +172,6 @@ def markdown(result: dict[str, Any]) -> str:
     for r in result["releases"]:
         lines += ["", release_markdown(r).rstrip("\n")]
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def demo(

@@ -192,15 +192,13 @@ def emit_result(term: Terminal, result: dict[str, Any], output_format: OutputFor
             term.print(f"cause: {result['cause']}")
         last = result.get("last_verdict")
         if last:
-            from rich.markup import escape
-
-            from keel.rollout.summary import deciding_metrics
+            from keel.rollout.summary import deciding_lines
 
             term.print(
                 f"last look ({last.get('judge')} judge, step {last['step'] + 1}, look {last['look']}):"
             )
-            for metric, outcome, reason in deciding_metrics(result):
-                term.print(f"  {metric}: {outcome}: {escape(reason)}")
+            for line in deciding_lines(result):
+                term.print(f"  {line}")
         rollback = result.get("rollback")
         if rollback and rollback.get("seconds_from_failure_to_switch") is not None:
             after = "the failure" if result["kind"] == "deploy" else "the rollback started"

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from keel.analysis.base import LatencyHistogram
-from keel.platforms.local.http1 import HEAD_END, BadMessage, parse_response_head
+from keel.platforms.local.http1 import HEAD_END, BadMessage, parse_response_head, response_has_body
 from keel.types import Clock
 
 # Latency buckets (seconds) of the per-second series: enough resolution for a p95 chart, 15 ints a second.
@@ -56,19 +56,16 @@ class LoadStats:
     def record(self, second: int, outcome: str, latency: float) -> None:
         """Count one finished request ``latency`` seconds long, in whole second ``second`` of the run."""
         with self._lock:
-            self._record(second, outcome, latency)
-
-    def _record(self, second: int, outcome: str, latency: float) -> None:
-        self.outcomes[outcome] += 1
-        bucket = self.seconds.get(second)
-        if bucket is None:
-            bucket = self.seconds[second] = SecondBucket()
-            while len(self.seconds) > self.max_seconds:  # bounded: forget the oldest second
-                del self.seconds[min(self.seconds)]
-        bucket.requests += 1
-        if not outcome.isdigit() or int(outcome) >= 500:
-            bucket.errors += 1
-        bucket.latency[bisect.bisect_left(LATENCY_BOUNDS, latency)] += 1
+            self.outcomes[outcome] += 1
+            bucket = self.seconds.get(second)
+            if bucket is None:
+                bucket = self.seconds[second] = SecondBucket()
+                while len(self.seconds) > self.max_seconds:  # bounded: forget the oldest second
+                    del self.seconds[min(self.seconds)]
+            bucket.requests += 1
+            if not outcome.isdigit() or int(outcome) >= 500:
+                bucket.errors += 1
+            bucket.latency[bisect.bisect_left(LATENCY_BOUNDS, latency)] += 1
 
     def timeline(self) -> dict[str, Any]:
         """The per-second series: requests, errors and p95 latency (ms; None in a second with no requests),
@@ -197,7 +194,7 @@ class _Http1Client:
                 pass
         elif head.content_length is not None:
             await reader.readexactly(head.content_length)
-        elif head.status not in (204, 304):
+        elif response_has_body(b"GET", head.status):
             await reader.read()  # delimited by the close
             head = head._replace(keep_alive=False)
         if head.keep_alive and len(self._idle) < self.max_idle:

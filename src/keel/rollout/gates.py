@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any, Protocol
 import httpx
 
 from keel.spec import Expectation
+from keel.tls import tls_context
 
 
 @dataclass(frozen=True)
@@ -24,13 +23,6 @@ class Prober(Protocol):
     """One readiness probe of a URL (GET, 2xx is ready) answered within ``limit`` seconds."""
 
     async def probe(self, url: str, limit: float) -> ProbeResult: ...
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every probe and check: building one loads the CA bundle, 70-130 ms of
-    CPU on the event loop that also runs the rollout's timers (and, in keel demo, its load generator)."""
-    return httpx.create_ssl_context()
 
 
 class HttpProber:

@@ -144,6 +144,13 @@ def deciding_metrics(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     return failing if last.get("outcome") == "fail" and failing else metrics
 
 
+def deciding_lines(result: dict[str, Any]) -> list[str]:
+    """``metric: outcome: reason`` per deciding metric, escaped for printing through Rich markup."""
+    from rich.markup import escape
+
+    return [f"{metric}: {outcome}: {escape(reason)}" for metric, outcome, reason in deciding_metrics(result)]
+
+
 def look_facts(verdict: dict[str, Any], t_s: float) -> dict[str, Any]:
     """Per-look numbers for charts: when (seconds from the start), the canary's and the baseline's requests,
     errors, error rate and p95 (ms), and the judge's limits where it has fixed ones."""
@@ -189,21 +196,21 @@ def markdown(result: dict[str, Any]) -> str:
         else "| previous | none (first deploy) |",
         f"| rollout | `{result['rollout']}` |",
         f"| duration | {result['duration_s']} s |",
-        f"| result | {_cell(result['reason'])} |",
+        f"| result | {markdown_cell(result['reason'])} |",
     ]
     if result.get("cause"):
-        lines.append(f"| cause | {_cell(result['cause'])} |")
+        lines.append(f"| cause | {markdown_cell(result['cause'])} |")
     if result["steps"]:
         steps = ", ".join(f"{s['weight']}% ({s['hold_s']:g}s)" for s in result["steps"])
         lines.append(f"| steps | {steps} |")
     smoke = (result.get("gates") or {}).get("smoke")
     if smoke:
-        lines.append(f"| smoke gate | {_cell(str(smoke.get('summary', '')))} |")
+        lines.append(f"| smoke gate | {markdown_cell(str(smoke.get('summary', '')))} |")
     if result["verdicts"]:
         lines += ["", "**Analysis**", ""]
         for v in result["verdicts"][-6:]:
             lines.append(
-                f"- step {v['step'] + 1}, look {v['look']}: **{v['outcome']}**: {_cell(v['summary'])}"
+                f"- step {v['step'] + 1}, look {v['look']}: **{v['outcome']}**: {markdown_cell(v['summary'])}"
             )
     last = result.get("last_verdict")
     if last and last.get("metrics"):
@@ -215,7 +222,7 @@ def markdown(result: dict[str, Any]) -> str:
             "|---|---|---|",
         ]
         for m in last["metrics"]:
-            lines.append(f"| {m['metric']} | {m['outcome']} | {_cell(str(m.get('reason', '')))} |")
+            lines.append(f"| {m['metric']} | {m['outcome']} | {markdown_cell(str(m.get('reason', '')))} |")
     rollback = result.get("rollback")
     if rollback:
         verified = "verified ready" if rollback["verified"] else "NOT verified ready"
@@ -230,5 +237,6 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """Text made safe for one Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")

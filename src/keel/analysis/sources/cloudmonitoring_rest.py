@@ -12,6 +12,7 @@ import httpx
 
 from keel.analysis.config import CloudMonitoringSpec
 from keel.analysis.errors import AnalysisError
+from keel.tls import tls_context
 
 DEFAULT_ENDPOINT = "https://monitoring.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/monitoring.read"
@@ -82,7 +83,7 @@ class RestMonitoring:
         series: list[Any] = []
         token = ""
         seen: set[str] = set()
-        with httpx.Client(timeout=self._settings.timeout) as http:
+        with httpx.Client(timeout=self._settings.timeout, verify=tls_context()) as http:
             while True:
                 headers = self._authorization(url, where)
                 page_params = (*params, ("pageToken", token)) if token else params

@@ -21,6 +21,7 @@ import httpx
 from keel.analysis.base import LatencyHistogram, RevisionWindow
 from keel.analysis.config import AnalysisSpec, PrometheusSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
+from keel.tls import tls_context
 
 
 def promql_string(value: str) -> str:
@@ -88,6 +89,7 @@ class PrometheusSource:
             timeout=self._settings.timeout,
             transport=self._transport,
             headers=headers,
+            verify=tls_context(),
         ) as client:
             requests = _scalar(await self._query(client, revision, queries["requests"], end))
             errors = _scalar(await self._query(client, revision, queries["errors"], end))
