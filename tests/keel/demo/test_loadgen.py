@@ -113,7 +113,9 @@ async def test_a_blocked_caller_loop_neither_stops_nor_stretches_the_requests() 
             await asyncio.sleep(0.3)
     timeline = load.stats.timeline()
     assert load.stats.outcomes["200"] == load.stats.total >= 40  # ~80 due in 1.6 s
-    assert all(p is not None and p < 250 for p in timeline["p95_ms"]), timeline
+    # a request in flight on a stalled loop would take the whole 1 s block; on its own thread it only waits
+    # for the GIL the busy caller hands over every 5 ms (250 ms was exceeded once on a loaded CI machine)
+    assert all(p is not None and p < 500 for p in timeline["p95_ms"]), timeline
     assert all(n > 0 for n in timeline["requests"]), timeline  # no second without an answer
 
 
