@@ -24,8 +24,9 @@ import httpx
 
 from keel.analysis.base import Analyzer, Look, Outcome, Verdict
 from keel.platforms.local import LocalPlatform
+from keel.probing import HttpProber
 from keel.rollout.engine import EngineSettings, RolloutEngine
-from keel.rollout.gates import HttpProber, NoSmokeGate
+from keel.rollout.gates import NoSmokeGate
 from keel.rollout.runner import new_deploy, run_to_rest
 from keel.spec import HealthGate, RollbackPolicy, Step
 from keel.store import Store

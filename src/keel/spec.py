@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from keel.analysis.config import AnalysisSpec
 from keel.durations import Duration
+from keel.platforms.config import PlatformConfig
+from keel.platforms.registry import PLATFORMS
+from keel.probing import Probes
 from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, read_yaml
 
 DEFAULT_FILE = "keel.yaml"
@@ -19,51 +22,21 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# --- environments -------------------------------------------------------------------------------------------
+# --- environments: the union of the registered platforms' own settings models ------------------------------
 
 
-class LocalEnvironment(Model):
-    """Revisions run as supervised local processes behind keel's traffic router on ``port``."""
-
-    platform: Literal["local"]
-    run: tuple[str, ...] = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
-    host: str = "127.0.0.1"
-    env: dict[str, str] = Field(default_factory=dict)
-    keep_revisions: int = Field(default=3, ge=2, le=20)
+def _environment_type() -> Any:
+    models = tuple(PLATFORMS.config_models().values())
+    return Annotated[Union[models], Field(discriminator="platform")]  # noqa: UP007 (a runtime tuple)
 
 
-class CloudRunEnvironment(Model):
-    """A Cloud Run service; its adapter comes with the Cloud Run issue."""
-
-    platform: Literal["cloudrun"]
-    project: str = Field(min_length=1)
-    region: str = Field(min_length=1)
-    service: str = Field(min_length=1)
-    image: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    optional_unconfigured: tuple[str, ...] = ()
-    require_staging_verification: bool = False
+if TYPE_CHECKING:
+    EnvironmentConfig = PlatformConfig
+else:
+    EnvironmentConfig = _environment_type()
 
 
-Environment = LocalEnvironment | CloudRunEnvironment
-_ENVIRONMENTS: dict[str, type[Model]] = {"local": LocalEnvironment, "cloudrun": CloudRunEnvironment}
-
-
-# --- probes and gates ---------------------------------------------------------------------------------------
-
-
-class Probe(Model):
-    path: str = "/health/ready"
-    timeout: Duration = 5.0
-    period: Duration = 10.0
-    failure_threshold: int = Field(default=3, ge=1)
-
-
-class Probes(Model):
-    startup: Probe = Probe(path="/health/startup")
-    liveness: Probe = Probe(path="/health/live", timeout=3.0)
-    readiness: Probe = Probe(path="/health/ready")
+# --- gates --------------------------------------------------------------------------------------------------
 
 
 class HealthGate(Model):
@@ -197,7 +170,7 @@ class Notifications(Model):
 
 class KeelSpec(Model):
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
-    environments: dict[str, Annotated[Environment, Field(discriminator="platform")]] = Field(min_length=1)
+    environments: dict[str, EnvironmentConfig] = Field(min_length=1)
     probes: Probes = Probes()
     gates: Gates = Gates()
     strategy: Strategy = Field(default_factory=_default_strategy)
@@ -206,7 +179,7 @@ class KeelSpec(Model):
     notify: Notifications = Notifications()
     source: str = Field(default=DEFAULT_FILE, exclude=True)
 
-    def environment(self, name: str) -> Environment:
+    def environment(self, name: str) -> PlatformConfig:
         """The named environment; an unknown name is a ConfigError listing the known ones."""
         try:
             return self.environments[name]
@@ -238,16 +211,16 @@ def _message(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_not_found":
-        return "required key 'platform' is missing (local or cloudrun)"
+        return f"required key 'platform' is missing (one of {PLATFORMS.known()})"
     if kind == "union_tag_invalid":
-        return f"unknown platform {err.get('input', {}).get('platform')!r} (known: local, cloudrun)"
+        return PLATFORMS.unknown(err.get("input", {}).get("platform"))
     return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
 
 
 def _path(loc: tuple[Any, ...], kind: str) -> KeyPath:
     path: list[str | int] = [p for p in loc if isinstance(p, str | int)]
     # A discriminated union puts the platform tag into the location: environments.<name>.<tag>.<key>.
-    if len(path) >= 3 and path[0] == "environments" and path[2] in _ENVIRONMENTS:
+    if len(path) >= 3 and path[0] == "environments" and path[2] in PLATFORMS:
         del path[2]
     if kind.startswith("union_tag"):
         path.append("platform")

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from keel.spec import CloudRunEnvironment, LocalEnvironment, load_spec
+from keel.platforms.cloudrun import CloudRunConfig
+from keel.platforms.local.config import LocalConfig
+from keel.spec import load_spec
 from keel.yamlfile import SpecError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +41,8 @@ def test_the_repository_keel_yaml_is_valid() -> None:
     spec = load_spec(ROOT / "keel.yaml")
     assert spec.service == "bayit-plus-backend"
     local = spec.environment("local")
-    assert isinstance(local, LocalEnvironment) and local.run[0] == "bayit"
-    assert isinstance(spec.environment("production"), CloudRunEnvironment)
+    assert isinstance(local, LocalConfig) and local.run[0] == "bayit"
+    assert isinstance(spec.environment("production"), CloudRunConfig)
     assert [s.weight for s in spec.strategy.steps()] == [10, 50, 100]
     assert spec.strategy.steps()[0].hold == 600
     assert spec.smoke_file() == ROOT / "smoke.yaml"
@@ -109,7 +111,9 @@ def test_missing_command(tmp_path: Path) -> None:
 def test_unknown_or_missing_platform(tmp_path: Path) -> None:
     found = problems(tmp_path, GOOD.replace("platform: local", "platform: kubernetes"))
     assert any(
-        p.endswith(":3: environments.local.platform: unknown platform 'kubernetes' (known: local, cloudrun)")
+        p.endswith(
+            ":3: environments.local.platform: unknown platform 'kubernetes' (known: cloudrun, local, memory)"
+        )
         for p in found
     ), found
     found = problems(tmp_path, GOOD.replace("platform: local, ", ""))

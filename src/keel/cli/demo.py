@@ -39,10 +39,9 @@ async def _release(spec: Any, values: dict[str, str], fmt: OutputFormat) -> dict
 
 async def _stop(spec: Any) -> None:
     from keel.platforms.local import LocalPlatform
-    from keel.platforms.registry import create_platform
-    from keel.rollout.wiring import state_dir
+    from keel.rollout.wiring import platform_of
 
-    platform = create_platform(spec.service, ENV, spec.environment(ENV), state_dir(spec))
+    platform = platform_of(spec, ENV)
     if isinstance(platform, LocalPlatform):
         await platform.stop()
 

@@ -83,13 +83,12 @@ def _describe(plan: dict[str, Any], env: str) -> str:
 
 
 async def _list(spec: KeelSpec, env: str) -> dict[str, Any]:
-    from keel.platforms.registry import create_platform
     from keel.rollout.targets import candidates
-    from keel.rollout.wiring import open_store, state_dir
+    from keel.rollout.wiring import open_store, platform_of
 
     store = open_store(spec)
     try:
-        platform = create_platform(spec.service, env, spec.environment(env), state_dir(spec))
+        platform = platform_of(spec, env)
         split = await platform.traffic()
         found = candidates(store, env, split.single, await platform.revisions())
         active = store.active_rollout(env)

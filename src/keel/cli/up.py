@@ -26,27 +26,21 @@ FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", envvar="KEEL_FORMAT
 
 def local_platform(spec_file: Path, env_name: str, *, auto_start: bool) -> tuple[KeelSpec, LocalPlatform]:
     """The spec and the LocalPlatform of one of its environments; other platforms are refused with the reason."""
+    from keel.platforms.config import PlatformContext
     from keel.platforms.local import LocalPlatform
+    from keel.platforms.local.config import LocalConfig
     from keel.rollout.wiring import state_dir
-    from keel.spec import LocalEnvironment, load_spec
+    from keel.spec import load_spec
 
     spec = load_spec(spec_file)
     environment = spec.environment(env_name)
-    if not isinstance(environment, LocalEnvironment):
+    if not isinstance(environment, LocalConfig):
         raise ConfigError(
             f"{spec_file}: environment {env_name!r} runs on {environment.platform}: "
             "keel up, down and status manage environments with platform: local"
         )
-    return spec, LocalPlatform(
-        service=spec.service,
-        env_name=env_name,
-        command=environment.run,
-        port=environment.port,
-        state_dir=state_dir(spec) / env_name,
-        env=environment.env,
-        host=environment.host,
-        auto_start=auto_start,
-    )
+    context = PlatformContext(spec.service, env_name, state_dir(spec), spec.probes)
+    return spec, LocalPlatform.from_config(environment, context, auto_start=auto_start)
 
 
 async def _start(platform: LocalPlatform) -> dict[str, Any]:

@@ -5,15 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import ClassVar, Literal
 
 from keel.platforms.base import PlatformError, Revision, RevisionSpec, RevisionState, TrafficSplit
-from keel.rollout.gates import ProbeResult
+from keel.platforms.config import PlatformConfig, PlatformContext
+from keel.probing import ProbeResult
 from keel.types import Clock
+
+
+class MemoryConfig(PlatformConfig):
+    """``platform: memory``: nothing runs; for rehearsing a spec and for tests."""
+
+    platform: Literal["memory"]
 
 
 class MemoryPlatform:
     """Behaves like a real platform (names must be unique, traffic only to known running revisions, no removal
     while serving) and lets tests script readiness, crashes and refused operations."""
+
+    Config: ClassVar[type[PlatformConfig]] = MemoryConfig
+
+    @classmethod
+    def from_config(cls, config: PlatformConfig, context: PlatformContext) -> MemoryPlatform:
+        return cls(service=context.service)
 
     def __init__(self, clock: Clock = time.time, service: str = "svc") -> None:
         self._clock = clock

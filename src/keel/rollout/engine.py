@@ -9,7 +9,8 @@ from typing import Any, Literal
 from keel.analysis.base import AnalysisError, Analyzer, Look, Outcome, Verdict
 from keel.notify.base import Event, Severity
 from keel.platforms.base import Platform, PlatformError, Revision, RevisionSpec, RevisionState, TrafficSplit
-from keel.rollout.gates import GateResult, Prober, SmokeGate, join_url
+from keel.probing import Prober, join_url
+from keel.rollout.gates import GateResult, SmokeGate
 from keel.rollout.guards import ABORTED, EnvironmentLock
 from keel.rollout.phases import Kind, Phase, before_traffic, check_transition
 from keel.rollout.state import PlannedStep, Rollout

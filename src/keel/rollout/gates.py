@@ -9,40 +9,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from keel.probing import join_url
 from keel.spec import Expectation
 from keel.tls import tls_context
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    detail: str
-
-
-class Prober(Protocol):
-    """One readiness probe of a URL (GET, 2xx is ready) answered within ``limit`` seconds."""
-
-    async def probe(self, url: str, limit: float) -> ProbeResult: ...
-
-
-class HttpProber:
-    """Readiness over HTTP with a fresh connection per probe (a wedged keep-alive must not fake health)."""
-
-    async def probe(self, url: str, limit: float) -> ProbeResult:
-        try:
-            async with httpx.AsyncClient(timeout=limit, verify=tls_context()) as client:
-                response = await client.get(url, headers={"Connection": "close"})
-        except httpx.TimeoutException:
-            return ProbeResult(False, f"no answer within {limit:g}s")
-        except httpx.HTTPError as exc:
-            return ProbeResult(False, f"cannot connect: {type(exc).__name__}")
-        if 200 <= response.status_code < 300:
-            return ProbeResult(True, f"HTTP {response.status_code}")
-        return ProbeResult(False, f"HTTP {response.status_code}")
-
-
-def join_url(base: str, path: str) -> str:
-    return base.rstrip("/") + "/" + path.lstrip("/")
 
 
 @dataclass(frozen=True)

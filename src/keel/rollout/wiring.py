@@ -8,9 +8,10 @@ from pathlib import Path
 
 from keel.analysis.base import Analyzer
 from keel.platforms.base import Platform
+from keel.probing import HttpProber
 from keel.rollout.engine import AnalyzerFactory, EngineSettings
-from keel.rollout.gates import ExpectationsGate, HttpProber, NoSmokeGate, SmokeGate, SuiteGate
-from keel.spec import KeelSpec, LocalEnvironment
+from keel.rollout.gates import ExpectationsGate, NoSmokeGate, SmokeGate, SuiteGate
+from keel.spec import KeelSpec
 from keel.store import Store
 
 STATE_DIR_ENV = "KEEL_STATE_DIR"
@@ -22,13 +23,22 @@ def state_dir(spec: KeelSpec) -> Path:
     return Path(override).resolve() if override else spec.base_dir / ".keel"
 
 
+def platform_of(spec: KeelSpec, env_name: str) -> Platform:
+    """The platform of one environment of the spec."""
+    from keel.platforms.config import PlatformContext
+    from keel.platforms.registry import create_platform
+
+    context = PlatformContext(spec.service, env_name, state_dir(spec), spec.probes)
+    return create_platform(spec.environment(env_name), context)
+
+
 def open_store(spec: KeelSpec) -> Store:
     return Store(state_dir(spec) / "keel.db")
 
 
 def engine_settings(spec: KeelSpec, env_name: str) -> EngineSettings:
     environment = spec.environment(env_name)
-    keep = environment.keep_revisions if isinstance(environment, LocalEnvironment) else None
+    keep = environment.keep_revisions
     health = spec.gates.health
     return EngineSettings(
         health=health,
@@ -76,11 +86,8 @@ class Wiring:
 
 
 def wire(spec: KeelSpec, env_name: str) -> Wiring:
-    from keel.platforms.registry import create_platform
-
-    environment = spec.environment(env_name)
     store = open_store(spec)
-    platform = create_platform(spec.service, env_name, environment, state_dir(spec))
+    platform = platform_of(spec, env_name)
     return Wiring(
         store=store,
         platform=platform,

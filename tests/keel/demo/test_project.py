@@ -6,14 +6,15 @@ import stat
 from pathlib import Path
 
 from keel.demo.project import write_project
-from keel.spec import LocalEnvironment, load_spec
+from keel.platforms.local.config import LocalConfig
+from keel.spec import load_spec
 
 
 def test_project_is_a_valid_spec(tmp_path: Path) -> None:
     project = write_project(tmp_path / "demo", port=18099, hold=12)
     spec = load_spec(project.spec_file)
     env = spec.environment("demo")
-    assert isinstance(env, LocalEnvironment) and env.port == 18099
+    assert isinstance(env, LocalConfig) and env.port == 18099
     assert env.env["DATABASE_URL"].endswith(str(project.directory / "bayit.db"))
     assert len(env.env["SECRET_KEY"]) >= 32
     assert [(s.weight, s.hold) for s in spec.strategy.steps()] == [(10, 12), (50, 8), (100, 0)]

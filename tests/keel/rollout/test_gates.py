@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from keel.rollout.gates import ExpectationsGate, HttpProber, NoSmokeGate, SuiteGate, join_url
+from keel.probing import HttpProber, join_url
+from keel.rollout.gates import ExpectationsGate, NoSmokeGate, SuiteGate
 from keel.spec import Expectation
 from tests.keel.platforms.local.conftest import InProcessRevision, free_port
 

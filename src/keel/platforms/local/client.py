@@ -18,10 +18,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from keel.analysis.base import RevisionWindow
 from keel.platforms.base import Revision, RevisionSpec, RevisionState, TrafficSplit
+from keel.platforms.config import PlatformConfig, PlatformContext
+from keel.platforms.local.config import LocalConfig
 from keel.platforms.local.daemon import LOCK_HELD
 from keel.platforms.local.errors import DaemonNotRunning, DaemonStartError, LocalPlatformError
 from keel.platforms.local.metrics import window_from_json
@@ -59,6 +61,24 @@ class RevisionStatus:
 
 class LocalPlatform:
     """One environment of one service on this machine: revisions are processes behind the router."""
+
+    Config: ClassVar[type[PlatformConfig]] = LocalConfig
+
+    @classmethod
+    def from_config(
+        cls, config: PlatformConfig, context: PlatformContext, *, auto_start: bool = True
+    ) -> LocalPlatform:
+        assert isinstance(config, LocalConfig)
+        return cls(
+            service=context.service,
+            env_name=context.environment,
+            command=config.run,
+            port=config.port,
+            state_dir=context.state_dir / context.environment,
+            env=config.env,
+            host=config.host,
+            auto_start=auto_start,
+        )
 
     def __init__(
         self,
