@@ -13,7 +13,7 @@ from typing import Any
 
 from keel.errors import KeelError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS rollouts (
 CREATE INDEX IF NOT EXISTS rollouts_env ON rollouts (environment, created);
 CREATE TABLE IF NOT EXISTS transitions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT NOT NULL, at REAL NOT NULL,
-    from_phase TEXT NOT NULL, to_phase TEXT NOT NULL, reason TEXT NOT NULL);
+    from_phase TEXT NOT NULL, to_phase TEXT NOT NULL, reason TEXT NOT NULL, weight INTEGER);
 CREATE TABLE IF NOT EXISTS verdicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT NOT NULL, step INTEGER NOT NULL,
     look INTEGER NOT NULL, at REAL NOT NULL, outcome TEXT NOT NULL, verdict TEXT NOT NULL);
@@ -111,6 +111,9 @@ class Store:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     db.execute(statement)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(transitions)")}
+            if "weight" not in columns:  # schema 1 -> 2: the new revision's weight after each transition
+                db.execute("ALTER TABLE transitions ADD COLUMN weight INTEGER")
             row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 db.execute(
@@ -121,6 +124,8 @@ class Store:
                     f"state database {self.path}: schema version {row['value']} is newer than this keel "
                     f"({SCHEMA_VERSION}); upgrade keel"
                 )
+            elif int(row["value"]) < SCHEMA_VERSION:
+                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     @property
     def schema_version(self) -> int:
@@ -171,8 +176,10 @@ class Store:
         state: dict[str, Any],
         at: float,
         previous: str | None,
+        weight: int | None = None,
     ) -> None:
-        """Persist one step of a rollout: its new state and the transition, atomically."""
+        """Persist one step of a rollout: its new state and the transition (with the new revision's traffic
+        weight once it is in effect), atomically."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE rollouts SET phase=?, active=?, state=?, updated=?, previous=? WHERE id=?",
@@ -180,8 +187,9 @@ class Store:
             )
             if from_phase != to_phase:
                 db.execute(
-                    "INSERT INTO transitions (rollout_id, at, from_phase, to_phase, reason) VALUES (?,?,?,?,?)",
-                    (rollout_id, at, from_phase, to_phase, reason),
+                    "INSERT INTO transitions (rollout_id, at, from_phase, to_phase, reason, weight) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (rollout_id, at, from_phase, to_phase, reason, weight),
                 )
 
     @staticmethod
@@ -211,7 +219,7 @@ class Store:
 
     def transitions(self, rollout_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
-            "SELECT at, from_phase, to_phase, reason FROM transitions WHERE rollout_id=? ORDER BY id",
+            "SELECT at, from_phase, to_phase, reason, weight FROM transitions WHERE rollout_id=? ORDER BY id",
             (rollout_id,),
         ).fetchall()
         return [dict(r) for r in rows]

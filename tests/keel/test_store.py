@@ -108,3 +108,23 @@ def test_unopenable_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open"):
         Store(blocker / "keel.db")
+
+
+def test_a_schema_1_database_gains_transition_weights(tmp_path: Path) -> None:
+    path = tmp_path / "keel.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE transitions (id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT NOT NULL, "
+        "at REAL NOT NULL, from_phase TEXT NOT NULL, to_phase TEXT NOT NULL, reason TEXT NOT NULL);"
+        "INSERT INTO transitions (rollout_id, at, from_phase, to_phase, reason) "
+        "VALUES ('r-1', 1.0, 'pending', 'deploying', 'old');"
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.transitions("r-1") == [
+            {"at": 1.0, "from_phase": "pending", "to_phase": "deploying", "reason": "old", "weight": None}
+        ]

@@ -159,6 +159,7 @@ class RolloutEngine:
             state=new.to_json(),
             at=now,
             previous=new.previous,
+            weight=new.weight,
         )
         self.state = new
         if new.phase != old.phase:
