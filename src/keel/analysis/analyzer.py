@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from keel.analysis.base import Judge, Look, MetricSource, Outcome, Verdict
+from keel.analysis.base import Judge, Look, MetricSource, Outcome, RevisionWindow, Verdict, WindowFacts
 
 
 class WindowAnalyzer:
@@ -40,6 +40,16 @@ class WindowAnalyzer:
         baseline_window = None
         if baseline is not None:
             baseline_window = await self._source.window(baseline, start, end)
+        verdict = self._decide(canary_window, baseline_window, look)
+        return replace(
+            verdict,
+            canary=WindowFacts.of(canary_window),
+            baseline=WindowFacts.of(baseline_window) if baseline_window is not None else None,
+        )
+
+    def _decide(
+        self, canary_window: RevisionWindow, baseline_window: RevisionWindow | None, look: Look
+    ) -> Verdict:
         if (
             self._fallback is not None
             and self._judge.name != self._fallback.name

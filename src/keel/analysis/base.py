@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ __all__ = [
     "Outcome",
     "RevisionWindow",
     "Verdict",
+    "WindowFacts",
 ]
 
 
@@ -98,6 +99,49 @@ class RevisionWindow:
         return self.errors / self.requests if self.requests else None
 
 
+@dataclass(frozen=True)
+class WindowFacts:
+    """What a verdict shows about one revision's window: counts, error rate and latency percentiles (ms)."""
+
+    revision: str
+    requests: int
+    errors: int
+    error_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+    @classmethod
+    def of(cls, window: RevisionWindow) -> WindowFacts:
+        def ms(q: float) -> float | None:
+            value = window.latency.quantile(q)
+            return None if value is None else round(value * 1000.0, 3)
+
+        rate = window.error_rate
+        return cls(
+            window.revision, window.requests, window.errors, None if rate is None else round(rate, 6),
+            ms(0.5), ms(0.95), ms(0.99),
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WindowFacts:
+        return cls(
+            str(data.get("revision", "")), int(data.get("requests") or 0), int(data.get("errors") or 0),
+            data.get("error_rate"), data.get("p50_ms"), data.get("p95_ms"), data.get("p99_ms"),
+        )  # fmt: skip
+
+
 class MetricSource(Protocol):
     """Where per-revision traffic numbers come from (the local router, Prometheus, Cloud Monitoring)."""
 
@@ -133,15 +177,27 @@ class MetricResult:
             "data": self.data,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MetricResult:
+        return cls(
+            str(data["metric"]), Outcome(data["outcome"]), str(data.get("reason", "")),
+            bool(data.get("critical", False)), dict(data.get("data") or {}),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """The analysis result for one look at a canary step."""
+    """The analysis result for one look at a canary step. ``canary`` and ``baseline`` are the facts of the
+    windows judged (set by the analyzer); ``limits`` the fixed limits the judge applied, when it has any
+    (``max_error_rate``, ``max_p95_ms``)."""
 
     outcome: Outcome
     metrics: tuple[MetricResult, ...]
     summary: str
     judge: str
+    canary: WindowFacts | None = None
+    baseline: WindowFacts | None = None
+    limits: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -149,7 +205,23 @@ class Verdict:
             "summary": self.summary,
             "judge": self.judge,
             "metrics": [m.to_json() for m in self.metrics],
+            "canary": self.canary.to_json() if self.canary else None,
+            "baseline": self.baseline.to_json() if self.baseline else None,
+            "limits": dict(self.limits),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
+        canary, baseline = data.get("canary"), data.get("baseline")
+        return cls(
+            Outcome(data["outcome"]),
+            tuple(MetricResult.from_json(m) for m in data.get("metrics") or ()),
+            str(data.get("summary", "")),
+            str(data.get("judge", "")),
+            WindowFacts.from_json(canary) if canary else None,
+            WindowFacts.from_json(baseline) if baseline else None,
+            {k: float(v) for k, v in (data.get("limits") or {}).items()},
+        )
 
 
 @dataclass(frozen=True)

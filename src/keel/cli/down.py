@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from keel.cli.options import ENV_OPTION, FILE_OPTION, FORMAT_OPTION
 from keel.cli.terminal import OutputFormat, terminal
-from keel.cli.up import ENV_OPTION, FILE_OPTION, FORMAT_OPTION, local_platform
 
 HELP = """Stop the local platform of environment E: every revision (SIGTERM, then SIGKILL after a grace period),
 the router and the daemon, and forget the revisions (their logs stay in the state directory). Also cleans
@@ -21,7 +21,10 @@ def down(
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     term = terminal()
-    _, platform = local_platform(spec_file, env, auto_start=False)
+    from keel.rollout.wiring import local_platform
+    from keel.spec import load_spec
+
+    platform = local_platform(load_spec(spec_file), env, auto_start=False)
     stopped = asyncio.run(platform.stop())
     if output_format is OutputFormat.json:
         term.json({"service": platform.service, "environment": env, "stopped": stopped})

@@ -1,4 +1,5 @@
-"""Live progress of a rollout in the terminal: phase, weight, time left in the hold, the canary's metrics."""
+"""Live progress of a rollout in the terminal (a release Observer): phase, weight, time left in the hold, the
+canary's metrics."""
 
 from __future__ import annotations
 
@@ -45,8 +46,16 @@ class RolloutView:
             for event in self._events[-12:]:
                 self._term.info(self._line(event))
 
-    def tick(self, rollout: Rollout) -> None:
+    def on_tick(self, rollout: Rollout) -> None:
+        if self.state is None or self.state.id != rollout.id:
+            verb = "releasing" if rollout.kind.value == "deploy" else "rolling back to"
+            if rollout.phase is not Phase.PENDING:
+                verb = f"continuing rollout of {rollout.kind.value}:"
+            self._term.info(f"{verb} {rollout.revision} in {rollout.environment} (rollout {rollout.id})")
         self.state = rollout
+
+    def on_warning(self, message: str) -> None:
+        self._term.warn(message)
 
     def on_event(self, event: Event) -> None:
         self._events.append(event)
@@ -82,10 +91,10 @@ class RolloutView:
                     "health", f"{r.gate_passes} consecutive passes; last probe: {r.last_probe or '-'}"
                 )
             verdict = r.last_verdict
-            if verdict:
-                grid.add_row("analysis", f"{verdict.get('outcome')}: {verdict.get('summary', '')}")
-                for metric in verdict.get("metrics", [])[:4]:
-                    grid.add_row(f"  {metric.get('metric')}", str(metric.get("reason", "")))
+            if verdict is not None:
+                grid.add_row("analysis", f"{verdict.outcome.value}: {verdict.summary}")
+                for metric in verdict.metrics[:4]:
+                    grid.add_row(f"  {metric.metric}", metric.reason)
             parts.append(grid)
         for event in self._events[-6:]:
             parts.append(Text.from_markup(self._line(event)))

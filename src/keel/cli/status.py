@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from keel.cli.options import ENV_OPTION, FILE_OPTION, FORMAT_OPTION
 from keel.cli.terminal import OutputFormat, terminal
-from keel.cli.up import ENV_OPTION, FILE_OPTION, FORMAT_OPTION, local_platform
 
 if TYPE_CHECKING:
     from keel.platforms.local import LocalPlatform
@@ -120,7 +120,11 @@ def status(
     from keel.platforms.local.status import collect_status
 
     term = terminal()
-    spec, platform = local_platform(spec_file, env, auto_start=False)
+    from keel.rollout.wiring import local_platform
+    from keel.spec import load_spec
+
+    spec = load_spec(spec_file)
+    platform = local_platform(spec, env, auto_start=False)
     result = asyncio.run(collect_status(platform, spec.gates.health.path, timeout))
     if output_format is OutputFormat.json:
         term.json(result.to_json())

@@ -8,39 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from keel.cli.options import ENV_OPTION, FILE_OPTION, FORMAT_OPTION
 from keel.cli.terminal import OutputFormat, terminal
-from keel.errors import ConfigError
 
 if TYPE_CHECKING:
     from keel.platforms.local import LocalPlatform
-    from keel.spec import KeelSpec
 
 HELP = """Start the local platform of environment E in the background: the traffic router on the environment's
 port and a supervisor for its revisions. It outlives this command (stop it with keel down); revisions left
 by a daemon that died are recovered. Exit codes: 0 up, 1 failed to start, 2 bad keel.yaml or options."""
-
-ENV_OPTION = typer.Option("local", "--env", "-e", envvar="KEEL_ENV", help="Environment in keel.yaml.")
-FILE_OPTION = typer.Option(Path("keel.yaml"), "--file", "-f", envvar="KEEL_FILE", help="The spec file.")
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", envvar="KEEL_FORMAT", help="Output format.")
-
-
-def local_platform(spec_file: Path, env_name: str, *, auto_start: bool) -> tuple[KeelSpec, LocalPlatform]:
-    """The spec and the LocalPlatform of one of its environments; other platforms are refused with the reason."""
-    from keel.platforms.config import PlatformContext
-    from keel.platforms.local import LocalPlatform
-    from keel.platforms.local.config import LocalConfig
-    from keel.rollout.wiring import state_dir
-    from keel.spec import load_spec
-
-    spec = load_spec(spec_file)
-    environment = spec.environment(env_name)
-    if not isinstance(environment, LocalConfig):
-        raise ConfigError(
-            f"{spec_file}: environment {env_name!r} runs on {environment.platform}: "
-            "keel up, down and status manage environments with platform: local"
-        )
-    context = PlatformContext(spec.service, env_name, state_dir(spec), spec.probes)
-    return spec, LocalPlatform.from_config(environment, context, auto_start=auto_start)
 
 
 async def _start(platform: LocalPlatform) -> dict[str, Any]:
@@ -65,8 +41,11 @@ def up(
     spec_file: Path = FILE_OPTION,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
+    from keel.rollout.wiring import local_platform
+    from keel.spec import load_spec
+
     term = terminal()
-    _, platform = local_platform(spec_file, env, auto_start=True)
+    platform = local_platform(load_spec(spec_file), env, auto_start=True)
     result = asyncio.run(_start(platform))
     if output_format is OutputFormat.json:
         term.json(result)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from keel.analysis.base import AnalysisError, Analyzer, Look, Outcome, Verdict
@@ -12,7 +12,7 @@ from keel.platforms.base import Platform, PlatformError, Revision, RevisionSpec,
 from keel.probing import Prober, join_url
 from keel.rollout.gates import GateResult, SmokeGate
 from keel.rollout.guards import ABORTED, EnvironmentLock
-from keel.rollout.phases import Kind, Phase, before_traffic, check_transition
+from keel.rollout.phases import Cause, Kind, Phase, before_traffic, check_transition
 from keel.rollout.state import PlannedStep, Rollout
 from keel.spec import HealthGate, RollbackPolicy
 from keel.store import Store
@@ -110,12 +110,14 @@ class RolloutEngine:
         self._emit("resumed", "Rollout resumed", note)
         if r.kind is Kind.DEPLOY and before_traffic(r.phase):
             if split.weights.get(r.revision, 0) > 0:
-                return self._commit(r, r.evolve(phase=Phase.ROLLING_BACK, fail_at=now), note)
-            return self._commit(r, r.evolve(gate_started=now, gate_passes=0, next_probe=now), note)
+                return self._commit(r, replace(r, phase=Phase.ROLLING_BACK, fail_at=now), note)
+            return self._commit(r, replace(r, gate_started=now, gate_passes=0, next_probe=now), note)
         if r.phase in (Phase.SHIFTING, Phase.HOLDING, Phase.PAUSED):
-            return self._commit(r, r.evolve(phase=Phase.SHIFTING), note + f"; re-entering step {r.step + 1}")
+            return self._commit(
+                r, replace(r, phase=Phase.SHIFTING), note + f"; re-entering step {r.step + 1}"
+            )
         if r.phase is Phase.VERIFYING:
-            return self._commit(r, r.evolve(phase=Phase.ROLLING_BACK), note + "; re-applying the rollback")
+            return self._commit(r, replace(r, phase=Phase.ROLLING_BACK), note + "; re-applying the rollback")
         return self._commit(r, r, note)
 
     async def abort(self, reason: str) -> Rollout:
@@ -129,8 +131,10 @@ class RolloutEngine:
         if before_traffic(r.phase):
             split = await self._platform.traffic()
             if split.weights.get(r.revision, 0) == 0:
-                return self._commit(r, await self._fail_gate(r, now, "aborted", reason), reason)
-        return self._commit(r, r.evolve(phase=Phase.ROLLING_BACK, failed_by="aborted", fail_at=now), reason)
+                return self._commit(r, await self._fail_gate(r, now, Cause.ABORTED, reason), reason)
+        return self._commit(
+            r, replace(r, phase=Phase.ROLLING_BACK, failed_by=Cause.ABORTED, fail_at=now), reason
+        )
 
     def next_wake(self) -> float:
         """When the next advance has work to do (now, when it is due at once)."""
@@ -148,8 +152,8 @@ class RolloutEngine:
         check_transition(old.phase, new.phase)
         now = self._clock()
         if new.phase.terminal and new.finished is None:
-            new = new.evolve(finished=now)
-        new = new.evolve(updated=now, reason=reason if new.phase != old.phase else new.reason or old.reason)
+            new = replace(new, finished=now)
+        new = replace(new, updated=now, reason=reason if new.phase != old.phase else new.reason or old.reason)
         self._store.save_transition(
             new.id,
             from_phase=old.phase.value,
@@ -217,32 +221,32 @@ class RolloutEngine:
             return f"; could not remove {name}: {exc}"
         return ""
 
-    async def _fail_gate(self, r: Rollout, now: float, gate: str, reason: str) -> Rollout:
+    async def _fail_gate(self, r: Rollout, now: float, gate: Cause, reason: str) -> Rollout:
         """A gate failed before user traffic: the revision is aborted, removed, and the release recorded."""
         self._store.set_revision_status(r.environment, r.revision, ABORTED)
         await self._remove_quietly(r.revision)
         self._store.record_deployment(
             r.id, r.environment, r.service, r.revision, r.previous, r.created, now, "failed", False
         )
-        return r.evolve(phase=Phase.FAILED, failed_by=gate, fail_at=now)
+        return replace(r, phase=Phase.FAILED, failed_by=gate, fail_at=now)
 
     def _next_step(self, r: Rollout) -> Step:
         if r.step + 1 < len(r.steps):
-            return r.evolve(phase=Phase.SHIFTING, step=r.step + 1), f"step {r.step + 1} passed"
-        return r.evolve(phase=Phase.PROMOTING), "all steps passed"
+            return replace(r, phase=Phase.SHIFTING, step=r.step + 1), f"step {r.step + 1} passed"
+        return replace(r, phase=Phase.PROMOTING), "all steps passed"
 
     # --- phase handlers -------------------------------------------------------------------------------------
 
     async def _pending(self, r: Rollout, now: float) -> Step:
         split = await self._platform.traffic()
         if r.kind is Kind.ROLLBACK:
-            return r.evolve(phase=Phase.ROLLING_BACK, fail_at=now), f"manual rollback to {r.revision}"
+            return replace(r, phase=Phase.ROLLING_BACK, fail_at=now), f"manual rollback to {r.revision}"
         if split.weights and split.single is None:
             reason = (
                 f"traffic is split ({format_split(split)}) and no rollout is in progress; "
                 "run keel rollback to put it on one revision first"
             )
-            return await self._fail_gate(r, now, "precondition", reason), reason
+            return await self._fail_gate(r, now, Cause.PRECONDITION, reason), reason
         previous = split.single
         if previous is None:
             steps = (PlannedStep(100, r.steps[-1].hold if r.steps else 0.0),)
@@ -250,9 +254,9 @@ class RolloutEngine:
                 "first deploy: no revision serves traffic yet, so there is no rollback target; "
                 "the revision takes 100% once its gates pass"
             )
-            return r.evolve(phase=Phase.DEPLOYING, previous=None, first_deploy=True, steps=steps), reason
-        return r.evolve(
-            phase=Phase.DEPLOYING, previous=previous
+            return replace(r, phase=Phase.DEPLOYING, previous=None, first_deploy=True, steps=steps), reason
+        return replace(
+            r, phase=Phase.DEPLOYING, previous=previous
         ), f"serving now: {previous} (read from traffic)"
 
     async def _deploying(self, r: Rollout, now: float) -> Step:
@@ -263,15 +267,15 @@ class RolloutEngine:
                 revision = await self._platform.deploy(spec)
             except PlatformError as exc:
                 reason = f"deploy failed: {exc}"
-                return await self._fail_gate(r, now, "deploy", reason), reason
+                return await self._fail_gate(r, now, Cause.DEPLOY, reason), reason
         self._store.record_revision(
             r.environment, r.revision, now, r.id, {"env": sorted(r.revision_env), "image": r.image}
         )
         if any(step.hold > 0 for step in r.steps):
             self._analyzer_for(r)  # built (libraries imported) while the revision starts, not during a hold
         return (
-            r.evolve(
-                phase=Phase.HEALTH_GATE, url=revision.url, gate_started=now, gate_passes=0, next_probe=now
+            replace(
+                r, phase=Phase.HEALTH_GATE, url=revision.url, gate_started=now, gate_passes=0, next_probe=now
             ),
             f"revision {r.revision} created with no traffic at {revision.url}",
         )
@@ -288,14 +292,14 @@ class RolloutEngine:
         if revision is None or revision.state in (RevisionState.FAILED, RevisionState.STOPPED):
             detail = revision.detail if revision is not None and revision.detail else "process is gone"
             reason = f"health gate: revision exited during start-up ({detail}); no traffic was moved"
-            return await self._fail_gate(r, now, "health", reason), reason
+            return await self._fail_gate(r, now, Cause.HEALTH, reason), reason
         ok, detail = await self._probe(revision.url, gate.path, gate.timeout)
         passes = r.gate_passes + 1 if ok else 0
         done = self._clock()
         started = r.gate_started if r.gate_started is not None else now
         if passes >= gate.passes:
             return (
-                r.evolve(phase=Phase.SMOKE_GATE, gate_passes=passes, last_probe=detail, url=revision.url),
+                replace(r, phase=Phase.SMOKE_GATE, gate_passes=passes, last_probe=detail, url=revision.url),
                 f"ready: {passes} consecutive passes of {gate.path}",
             )
         if done - started >= gate.deadline:
@@ -303,8 +307,8 @@ class RolloutEngine:
                 f"health gate: not ready within {gate.deadline:g}s ({passes}/{gate.passes} consecutive passes "
                 f"of {gate.path}; last probe: {detail}); no traffic was moved"
             )
-            return await self._fail_gate(r.evolve(last_probe=detail), now, "health", reason), reason
-        return r.evolve(gate_passes=passes, last_probe=detail, next_probe=now + gate.interval), ""
+            return await self._fail_gate(replace(r, last_probe=detail), now, Cause.HEALTH, reason), reason
+        return replace(r, gate_passes=passes, last_probe=detail, next_probe=now + gate.interval), ""
 
     async def _smoke_gate(self, r: Rollout, now: float) -> Step:
         url = r.url or ""
@@ -315,8 +319,8 @@ class RolloutEngine:
         smoke = {"passed": result.passed, "summary": result.summary, **result.details}
         if not result.passed:
             reason = f"smoke gate: {result.summary}; no traffic was moved"
-            return await self._fail_gate(r.evolve(smoke=smoke), now, "smoke", reason), reason
-        return r.evolve(phase=Phase.SHIFTING, step=0, smoke=smoke), f"smoke gate: {result.summary}"
+            return await self._fail_gate(replace(r, smoke=smoke), now, Cause.SMOKE, reason), reason
+        return replace(r, phase=Phase.SHIFTING, step=0, smoke=smoke), f"smoke gate: {result.summary}"
 
     async def _shifting(self, r: Rollout, now: float) -> Step:
         step = r.current_step or PlannedStep(100, 0.0)
@@ -327,12 +331,12 @@ class RolloutEngine:
             split = await self._platform.set_traffic(weights)
         except PlatformError as exc:
             reason = f"traffic change to {step.weight}% failed: {exc}"
-            return r.evolve(phase=Phase.ROLLING_BACK, failed_by="platform", fail_at=now), reason
+            return replace(r, phase=Phase.ROLLING_BACK, failed_by=Cause.PLATFORM, fail_at=now), reason
         now = self._clock()  # the hold starts when the new weights are in effect
         hold_end = now + step.hold
         first_look = min(now + self.settings.look_interval, hold_end)
         return (
-            r.evolve(
+            replace(r,
                 phase=Phase.HOLDING, weight=step.weight, step_started=now, look=0, extra_hold=0.0,
                 next_look=first_look,
             ),
@@ -358,9 +362,8 @@ class RolloutEngine:
         verdict = await self._look(r, now)
         decided = self._clock()
         look = r.look + 1
-        data = verdict.to_json()
-        self._store.add_verdict(r.id, r.step, look, now, verdict.outcome.value, data)
-        r = r.evolve(look=look, last_verdict=data)
+        self._store.add_verdict(r.id, r.step, look, now, verdict.outcome.value, verdict.to_json())
+        r = replace(r, look=look, last_verdict=verdict)
         self._emit(
             "verdict", f"Analysis: {verdict.outcome.value}", verdict.summary,
             Severity.WARNING if verdict.outcome is Outcome.FAIL else Severity.INFO,
@@ -368,19 +371,19 @@ class RolloutEngine:
         )  # fmt: skip
         if verdict.outcome is Outcome.FAIL:
             reason = f"analysis failed at {r.weight}%: {verdict.summary}"
-            return r.evolve(phase=Phase.ROLLING_BACK, failed_by="analysis", fail_at=decided), reason
+            return replace(r, phase=Phase.ROLLING_BACK, failed_by=Cause.ANALYSIS, fail_at=decided), reason
         hold_end = started + step.hold + r.extra_hold
         interval = self.settings.look_interval
         if now < hold_end:
-            return r.evolve(next_look=min(now + interval, hold_end)), ""
+            return replace(r, next_look=min(now + interval, hold_end)), ""
         if verdict.outcome is Outcome.PASS:
             return self._next_step(r)
         if r.extra_hold + interval <= self.settings.max_extra_hold:
-            return r.evolve(extra_hold=r.extra_hold + interval, next_look=now + interval), ""
+            return replace(r, extra_hold=r.extra_hold + interval, next_look=now + interval), ""
         waited = f"analysis still inconclusive after {step.hold + r.extra_hold:g}s at {r.weight}%"
         if self.settings.on_inconclusive == "pause":
-            return r.evolve(phase=Phase.PAUSED), f"{waited}; paused for a human (resume or roll back)"
-        return r.evolve(phase=Phase.ROLLING_BACK, failed_by="inconclusive", fail_at=now), waited
+            return replace(r, phase=Phase.PAUSED), f"{waited}; paused for a human (resume or roll back)"
+        return replace(r, phase=Phase.ROLLING_BACK, failed_by=Cause.INCONCLUSIVE, fail_at=now), waited
 
     async def _paused(self, r: Rollout, now: float) -> Step:
         return r, ""
@@ -397,7 +400,7 @@ class RolloutEngine:
         self._store.record_deployment(
             r.id, r.environment, r.service, r.revision, r.previous, r.created, now, "promoted", False
         )
-        return r.evolve(phase=Phase.PROMOTED, weight=100), f"{r.revision} serves 100%{note}"
+        return replace(r, phase=Phase.PROMOTED, weight=100), f"{r.revision} serves 100%{note}"
 
     async def _prune(self, r: Rollout) -> str:
         """Keep the newest ``keep_revisions`` revisions that served (rollback targets); remove the rest."""
@@ -423,18 +426,18 @@ class RolloutEngine:
                 "Fix forward with a new deploy"
             )
             self._finish_record(r, now, "rollback_failed")
-            return r.evolve(phase=Phase.ROLLBACK_FAILED), reason
+            return replace(r, phase=Phase.ROLLBACK_FAILED), reason
         try:
             split = await self._platform.set_traffic({target: 100})
         except PlatformError as exc:
             started = r.fail_at if r.fail_at is not None else now
             if now - started >= self.settings.rollback.deadline:
                 self._finish_record(r, now, "rollback_failed")
-                return r.evolve(phase=Phase.ROLLBACK_FAILED), f"rollback to {target} failed: {exc}"
-            return r.evolve(next_probe=now + self.settings.rollback.interval), f"retrying rollback: {exc}"
+                return replace(r, phase=Phase.ROLLBACK_FAILED), f"rollback to {target} failed: {exc}"
+            return replace(r, next_probe=now + self.settings.rollback.interval), f"retrying rollback: {exc}"
         switched = self._clock()
         return (
-            r.evolve(phase=Phase.VERIFYING, weight=0, switched_at=switched, gate_started=now, gate_passes=0,
+            replace(r, phase=Phase.VERIFYING, weight=0, switched_at=switched, gate_started=now, gate_passes=0,
                      next_probe=now),
             f"traffic switched: {format_split(split)}",
         )  # fmt: skip
@@ -451,7 +454,7 @@ class RolloutEngine:
             )
         passes = r.gate_passes + 1 if ok else 0
         if passes >= policy.passes:
-            return await self._rolled_back(r.evolve(gate_passes=passes, last_probe=detail), now)
+            return await self._rolled_back(replace(r, gate_passes=passes, last_probe=detail), now)
         started = r.gate_started if r.gate_started is not None else now
         if self._clock() - started >= policy.deadline:
             reason = (
@@ -459,8 +462,8 @@ class RolloutEngine:
                 f"{self.settings.health.path} within {policy.deadline:g}s; last: {detail}); a human is needed"
             )
             self._finish_record(r, now, "rollback_failed")
-            return r.evolve(phase=Phase.ROLLBACK_FAILED, gate_passes=passes, last_probe=detail), reason
-        return r.evolve(gate_passes=passes, last_probe=detail, next_probe=now + policy.interval), ""
+            return replace(r, phase=Phase.ROLLBACK_FAILED, gate_passes=passes, last_probe=detail), reason
+        return replace(r, gate_passes=passes, last_probe=detail, next_probe=now + policy.interval), ""
 
     async def _rolled_back(self, r: Rollout, now: float) -> Step:
         target = r.target or ""
@@ -473,7 +476,7 @@ class RolloutEngine:
             self._finish_record(r, now, "rolled_back")
         elif r.previous is not None and r.previous != target:
             self._store.set_revision_status(r.environment, r.previous, "rolled_back")
-        return r.evolve(phase=Phase.ROLLED_BACK), f"{target} serves 100% and is ready{note}"
+        return replace(r, phase=Phase.ROLLED_BACK), f"{target} serves 100% and is ready{note}"
 
     def _finish_record(self, r: Rollout, now: float, outcome: str) -> None:
         if r.kind is Kind.DEPLOY:

@@ -12,6 +12,19 @@ class Kind(StrEnum):
     ROLLBACK = "rollback"
 
 
+class Cause(StrEnum):
+    """What stopped a release: the gate or step that failed, or the operator."""
+
+    PRECONDITION = "precondition"  # traffic was already split when the release started
+    DEPLOY = "deploy"  # the platform refused the new revision
+    HEALTH = "health"
+    SMOKE = "smoke"
+    PLATFORM = "platform"  # a traffic change failed mid-canary
+    ANALYSIS = "analysis"
+    INCONCLUSIVE = "inconclusive"
+    ABORTED = "aborted"
+
+
 class Phase(StrEnum):
     """Each phase names the step the next ``advance()`` performs (or, when terminal, how it ended)."""
 

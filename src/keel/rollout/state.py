@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 import secrets
 import string
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from keel.rollout.phases import Kind, Phase
+from keel.analysis.base import Verdict
+from keel.rollout.phases import Cause, Kind, Phase
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -50,9 +51,9 @@ class Rollout:
     next_probe: float | None = None
     last_probe: str = ""
     smoke: dict[str, Any] | None = None
-    last_verdict: dict[str, Any] | None = None
+    last_verdict: Verdict | None = None
     reason: str = ""
-    failed_by: str = ""
+    failed_by: Cause | None = None
     fail_at: float | None = None
     switched_at: float | None = None
     finished: float | None = None
@@ -67,15 +68,14 @@ class Rollout:
     def current_step(self) -> PlannedStep | None:
         return self.steps[self.step] if 0 <= self.step < len(self.steps) else None
 
-    def evolve(self, **changes: Any) -> Rollout:
-        return replace(self, **changes)
-
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["phase"] = self.phase.value
         data["steps"] = [asdict(s) for s in self.steps]
         data["command"] = list(self.command) if self.command is not None else None
+        data["last_verdict"] = self.last_verdict.to_json() if self.last_verdict is not None else None
+        data["failed_by"] = self.failed_by.value if self.failed_by is not None else ""
         return data
 
     @classmethod
@@ -86,6 +86,9 @@ class Rollout:
         values["steps"] = tuple(PlannedStep(**s) for s in values.get("steps", ()))
         if values.get("command") is not None:
             values["command"] = tuple(values["command"])
+        if values.get("last_verdict"):
+            values["last_verdict"] = Verdict.from_json(values["last_verdict"])
+        values["failed_by"] = Cause(values["failed_by"]) if values.get("failed_by") else None
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in values.items() if k in known})
 

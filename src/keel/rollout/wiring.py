@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keel.analysis.base import Analyzer
+from keel.errors import ConfigError
 from keel.platforms.base import Platform
 from keel.probing import HttpProber
 from keel.rollout.engine import AnalyzerFactory, EngineSettings
 from keel.rollout.gates import ExpectationsGate, NoSmokeGate, SmokeGate, SuiteGate
 from keel.spec import KeelSpec
 from keel.store import Store
+
+if TYPE_CHECKING:
+    from keel.platforms.local import LocalPlatform
 
 STATE_DIR_ENV = "KEEL_STATE_DIR"
 
@@ -30,6 +35,22 @@ def platform_of(spec: KeelSpec, env_name: str) -> Platform:
 
     context = PlatformContext(spec.service, env_name, state_dir(spec), spec.probes)
     return create_platform(spec.environment(env_name), context)
+
+
+def local_platform(spec: KeelSpec, env_name: str, *, auto_start: bool) -> LocalPlatform:
+    """The LocalPlatform of one environment (keel up, down and status); other platforms are refused."""
+    from keel.platforms.config import PlatformContext
+    from keel.platforms.local import LocalPlatform
+    from keel.platforms.local.config import LocalConfig
+
+    environment = spec.environment(env_name)
+    if not isinstance(environment, LocalConfig):
+        raise ConfigError(
+            f"{spec.source}: environment {env_name!r} runs on {environment.platform}: "
+            "keel up, down and status manage environments with platform: local"
+        )
+    context = PlatformContext(spec.service, env_name, state_dir(spec), spec.probes)
+    return LocalPlatform.from_config(environment, context, auto_start=auto_start)
 
 
 def open_store(spec: KeelSpec) -> Store:

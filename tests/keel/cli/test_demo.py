@@ -13,7 +13,8 @@ from rich.console import Console
 from keel.cli.app import main
 from keel.cli.demo import _print_summary
 from keel.cli.terminal import Terminal
-from keel.rollout.summary import markdown
+from keel.demo.run import demo_markdown
+from keel.rollout.markdown import rollout_markdown as markdown
 
 
 def _release(
@@ -94,10 +95,19 @@ def test_markdown_format_prints_markdown_like_keel_deploy(
         "traffic": {"requests": 80, "outcomes": {"200": 79, "500": 1}, "transport_errors": 0, "timeline": {}},
     }  # fmt: skip
 
-    async def fake_demo(*args: object) -> dict[str, Any]:  # the real one takes about a minute
-        return result
+    class Finished:  # what run_demo returns, as far as the CLI reads it
+        exit_code = 0
 
-    monkeypatch.setattr("keel.cli.demo._demo", fake_demo)
+        def to_json(self) -> dict[str, Any]:
+            return result
+
+        def to_markdown(self) -> str:
+            return demo_markdown(result)
+
+    async def fake_demo(*args: object, **kwargs: object) -> Finished:  # the real one takes about a minute
+        return Finished()
+
+    monkeypatch.setattr("keel.demo.run.run_demo", fake_demo)
     monkeypatch.setattr(sys, "argv", ["keel", "demo", "--dir", str(tmp_path), "--format", "markdown"])
     with pytest.raises(SystemExit) as exit_info:
         main()

@@ -46,7 +46,7 @@ def test_first_release_then_a_canary_then_a_failing_one(project: tuple[Path, int
     assert [s["weight"] for s in good_data["steps"]] == [10, 50, 100]
     assert any(v["outcome"] == "pass" for v in good_data["verdicts"]), good_data
     assert bad.returncode == 1, bad.stderr
-    assert bad_data["phase"] == "rolled_back" and bad_data["failed_by"] == "analysis"
+    assert bad_data["phase"] == "rolled_back" and bad_data["failed_by"] == "analysis", bad_data["verdicts"]
     assert bad_data["cause"].startswith("analysis failed at 10%")
     assert bad_data["rollback"]["target"] == good_data["revision"] and bad_data["rollback"]["verified"]
     # no request failed for the change itself: the only errors are the bad canary's own 500s

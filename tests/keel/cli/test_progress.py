@@ -7,6 +7,7 @@ import time
 import pytest
 from rich.console import Console
 
+from keel.analysis.base import MetricResult, Outcome, Verdict
 from keel.cli.progress import RolloutView
 from keel.cli.terminal import Terminal
 from keel.notify.base import Event, Severity
@@ -26,11 +27,11 @@ def test_panel_shows_phase_weight_hold_left_and_metrics() -> None:
         id="r-1", kind=Kind.DEPLOY, service="svc", environment="prod", revision="svc-00002-abc",
         previous="svc-00001-xyz", phase=Phase.HOLDING, created=now, updated=now,
         steps=(PlannedStep(10, 600.0), PlannedStep(100, 0.0)), step=0, weight=10, step_started=now - 100,
-        last_verdict={"outcome": "pass", "summary": "all metrics passed",
-                      "metrics": [{"metric": "error-rate", "reason": "canary 0.10% vs baseline 0.12%"}]},
+        last_verdict=Verdict(Outcome.PASS, (MetricResult("error-rate", Outcome.PASS,
+                             "canary 0.10% vs baseline 0.12%"),), "all metrics passed", "compare"),
     )  # fmt: skip
     view = RolloutView(Terminal(), live=False)
-    view.tick(rollout)
+    view.on_tick(rollout)
     console = Console(record=True, width=120)
     console.print(view._render())
     text = console.export_text()

@@ -6,6 +6,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def test_a_deploy_killed_while_promoting_is_undone(released: tuple[Path, list[st
     store = Store(directory / ".keel" / "keel.db")
     last = store.rollouts("local", limit=1)[0]
     assert last.revision == r3 and last.phase == "promoted"
-    promoting = Rollout.from_json(last.state).evolve(phase=Phase.PROMOTING, finished=None)
+    promoting = replace(Rollout.from_json(last.state), phase=Phase.PROMOTING, finished=None)
     store.save_transition(
         last.id, from_phase="holding", to_phase="promoting", reason="all steps passed", active=True,
         state=promoting.to_json(), at=time.time(), previous=last.previous,
@@ -127,7 +128,7 @@ def test_a_first_deploy_killed_while_promoting_is_finished_and_the_rollback_refu
         first = result(proc)["revision"]
         store = Store(tmp_path / ".keel" / "keel.db")
         last = store.rollouts("local", limit=1)[0]
-        promoting = Rollout.from_json(last.state).evolve(phase=Phase.PROMOTING, finished=None)
+        promoting = replace(Rollout.from_json(last.state), phase=Phase.PROMOTING, finished=None)
         store.save_transition(
             last.id, from_phase="holding", to_phase="promoting", reason="all steps passed", active=True,
             state=promoting.to_json(), at=time.time(), previous=None,

@@ -10,9 +10,9 @@ from keel.analysis.base import Look, Outcome
 from keel.platforms.base import PlatformError, RevisionState
 from keel.rollout.engine import EngineSettings
 from keel.rollout.phases import Phase
+from keel.rollout.report import build_report
 from keel.rollout.runner import new_deploy, new_rollback, run_to_rest
 from keel.rollout.state import Rollout
-from keel.rollout.summary import report
 from tests.keel.rollout.fakes import SETTINGS, STEPS, Rig
 
 OLD = "svc-00000-old"
@@ -185,9 +185,9 @@ async def test_inconclusive_past_the_extra_hold_follows_the_policy(
         done = await run_to_rest(engine, rig.clock, rig.clock.sleep)
         assert done.phase is Phase.PROMOTED
         # the report of the promoted rollout does not blame the pause it recovered from
-        assert report(rig.store, done)["cause"] is None
+        assert build_report(rig.store, done).cause is None
     else:
-        assert report(rig.store, final)["cause"].startswith("analysis still inconclusive")
+        assert build_report(rig.store, final).cause.startswith("analysis still inconclusive")
         assert final.failed_by == "inconclusive"
         assert (await rig.platform.traffic()).weights == {OLD: 100}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 
-from keel.rollout.phases import Kind, Phase
+from keel.analysis.base import Outcome, Verdict
+from keel.rollout.phases import Cause, Kind, Phase
 from keel.rollout.state import PlannedStep, Rollout, random_token, revision_name
 
 
@@ -14,7 +15,8 @@ def test_round_trip_through_json() -> None:
         id="r-1", kind=Kind.DEPLOY, service="svc", environment="local", revision="svc-00001-abc",
         previous="svc-00000-old", phase=Phase.HOLDING, created=1.0, updated=2.0,
         steps=(PlannedStep(10, 60.0), PlannedStep(100, 0.0)), command=("bayit", "serve"),
-        revision_env={"A": "1"}, last_verdict={"outcome": "pass"},
+        revision_env={"A": "1"}, last_verdict=Verdict(Outcome.PASS, (), "all metrics passed", "compare"),
+            failed_by=Cause.ANALYSIS,
     )  # fmt: skip
     again = Rollout.from_json(json.loads(json.dumps(r.to_json())))
     assert again == r

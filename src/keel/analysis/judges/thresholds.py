@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from keel.analysis.base import Look, MetricResult, Outcome, RevisionWindow, Verdict
 from keel.analysis.config import AnalysisSpec
 from keel.analysis.judges.verdict import combine, window_facts
@@ -30,7 +32,11 @@ class ThresholdJudge:
         for q, limit in ((0.95, limits.max_p95), (0.99, limits.max_p99)):
             if limit is not None:
                 results.append(self._percentile(canary, facts, waiting, q, limit))
-        return combine(results, self.name, noncritical_failures_to_fail=spec.noncritical_failures_to_fail)
+        verdict = combine(results, self.name, noncritical_failures_to_fail=spec.noncritical_failures_to_fail)
+        fixed = {"max_error_rate": round(1.0 - limits.min_success_rate, 6)}
+        if limits.max_p95 is not None:
+            fixed["max_p95_ms"] = round(limits.max_p95 * 1000.0, 3)
+        return replace(verdict, limits=fixed)
 
     def _success_rate(
         self, canary: RevisionWindow, facts: dict[str, object], waiting: str | None

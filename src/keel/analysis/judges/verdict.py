@@ -5,26 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from keel.analysis.base import MetricResult, Outcome, RevisionWindow, Verdict
+from keel.analysis.base import MetricResult, Outcome, RevisionWindow, Verdict, WindowFacts
 
 
 def window_facts(window: RevisionWindow) -> dict[str, Any]:
     """What a reason shows about one revision's traffic: counts, error rate and latency percentiles (ms)."""
-
-    def ms(q: float) -> float | None:
-        value = window.latency.quantile(q)
-        return None if value is None else round(value * 1000.0, 3)
-
-    rate = window.error_rate
-    return {
-        "revision": window.revision,
-        "requests": window.requests,
-        "errors": window.errors,
-        "error_rate": None if rate is None else round(rate, 6),
-        "p50_ms": ms(0.5),
-        "p95_ms": ms(0.95),
-        "p99_ms": ms(0.99),
-    }
+    return WindowFacts.of(window).to_json()
 
 
 def combine(results: Sequence[MetricResult], judge: str, *, noncritical_failures_to_fail: int) -> Verdict:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from keel.analysis.base import LatencyHistogram, Look, Outcome, RevisionWindow
+from keel.analysis.base import LatencyHistogram, Look, Outcome, RevisionWindow, WindowFacts
 from keel.analysis.config import AnalysisSpec, ThresholdsSpec
 from keel.analysis.judges.compare import CompareJudge
 from keel.analysis.judges.thresholds import ThresholdJudge
+from keel.rollout.markdown import rollout_markdown as markdown
+from keel.rollout.report import build_report, exit_code
 from keel.rollout.runner import new_deploy, run_to_rest
-from keel.rollout.summary import deciding_metrics, exit_code, look_facts, markdown, report
 from tests.keel.rollout.fakes import STEPS, Rig
 
 
@@ -22,7 +23,9 @@ async def test_report_and_markdown_of_a_rollback(tmp_path: Path) -> None:
         rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="aaaaaaaa"
     )
     final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
-    data = report(rig.store, final, ["slack (rolled_back): timed out after 3s"])
+    data = build_report(
+        rig.store, final, notify_failures=["slack (rolled_back): timed out after 3s"]
+    ).to_json()
     assert data["schema"] == "keel.rollout/v1"
     assert data["phase"] == "rolled_back" and data["exit_code"] == 1 == exit_code(final)
     assert data["cause"].startswith("analysis failed at 10%")
@@ -43,7 +46,7 @@ async def test_report_of_a_first_deploy(tmp_path: Path) -> None:
         rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="bbbbbbbb"
     )
     final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
-    data = report(rig.store, final)
+    data = build_report(rig.store, final).to_json()
     assert data["exit_code"] == 0 and data["first_deploy"] and data["rollback"] is None
     assert "| previous | none (first deploy) |" in markdown(data)
 
@@ -55,7 +58,7 @@ async def test_report_traffic_timeline_of_a_promotion_and_a_rollback(tmp_path: P
         rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="cccccccc"
     )
     final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
-    points = report(rig.store, final)["traffic"]
+    points = build_report(rig.store, final).to_json()["traffic"]
     assert [(p["weight"], p["event"]) for p in points] == [
         (0, "start"),
         (10, "step 1: 10%"),
@@ -70,7 +73,7 @@ async def test_report_traffic_timeline_of_a_promotion_and_a_rollback(tmp_path: P
         rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="dddddddd"
     )
     final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
-    data = report(rig.store, final)
+    data = build_report(rig.store, final).to_json()
     assert [(p["weight"], p["event"]) for p in data["traffic"]] == [
         (0, "start"),
         (10, "step 1: 10%"),
@@ -89,24 +92,33 @@ def _window(name: str, requests: int, errors: int, slow: int) -> RevisionWindow:
     )
 
 
-def test_look_facts_of_the_threshold_and_compare_judges() -> None:
+def test_verdicts_carry_typed_facts_and_the_threshold_judges_limits() -> None:
     look = Look(step=0, look=1, step_started=0.0, now=30.0, hold_seconds=60.0)
     spec = AnalysisSpec(thresholds=ThresholdsSpec(min_success_rate=0.95, max_p95=0.2))
-    verdict = ThresholdJudge(spec).judge(_window("new", 200, 4, 0), None, look).to_json()
-    facts = look_facts(verdict, 12.5)
-    assert facts["t_s"] == 12.5 and facts["baseline"] is None
-    assert facts["canary"]["requests"] == 200 and facts["canary"]["error_rate"] == 0.02
-    assert facts["limits"] == {"max_error_rate": 0.05, "max_p95_ms": 200.0}
-
-    verdict = (
-        CompareJudge(AnalysisSpec())
-        .judge(_window("new", 200, 20, 100), _window("old", 1800, 2, 0), look)
-        .to_json()
+    verdict = ThresholdJudge(spec).judge(_window("new", 200, 4, 0), None, look)
+    assert verdict.limits == {"max_error_rate": 0.05, "max_p95_ms": 200.0}
+    facts = WindowFacts.of(_window("new", 200, 4, 0))
+    assert facts.requests == 200 and facts.error_rate == 0.02
+    verdict = CompareJudge(AnalysisSpec()).judge(
+        _window("new", 200, 20, 100), _window("old", 1800, 2, 0), look
     )
-    facts = look_facts(verdict, 3.0)
-    assert facts["canary"]["error_rate"] == 0.1 and facts["baseline"]["error_rate"] == round(2 / 1800, 6)
-    assert facts["canary"]["p95_ms"] > facts["baseline"]["p95_ms"]
-    assert facts["limits"] == {}
+    assert verdict.limits == {}  # relative to the baseline: no fixed limits
+    assert type(verdict).from_json(verdict.to_json()) == verdict
+
+
+async def test_the_analyzer_attaches_both_windows_facts(tmp_path: Path) -> None:
+    from keel.analysis.analyzer import WindowAnalyzer
+    from keel.analysis.sources.memory import MemorySource
+
+    source = MemorySource()
+    for second in range(0, 60, 5):
+        source.record("old", float(second), latencies=[0.01] * 90)
+        source.record("new", float(second), latencies=[0.3] * 10, errors=1)
+    analyzer = WindowAnalyzer(source, CompareJudge(AnalysisSpec()), fallback=ThresholdJudge(AnalysisSpec()))
+    verdict = await analyzer.analyze("new", "old", Look(0, 1, 0.0, 60.0, 60.0))
+    assert verdict.canary is not None and verdict.baseline is not None
+    assert verdict.canary.requests == 120 and verdict.canary.errors == 12
+    assert verdict.baseline.requests == 1080 and verdict.canary.p95_ms > verdict.baseline.p95_ms  # type: ignore[operator]
 
 
 async def test_report_carries_the_deciding_verdict_with_every_metrics_reasons(tmp_path: Path) -> None:
@@ -129,7 +141,7 @@ async def test_report_carries_the_deciding_verdict_with_every_metrics_reasons(tm
         source.record("svc-00000-old", at, latencies=[0.1] * 50)
         source.record(rollout.revision, at, latencies=[0.1] * 5, errors=int(second % 10 == 0) * 3)
     final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
-    data = report(rig.store, final)
+    data = build_report(rig.store, final).to_json()
     assert data["phase"] == "rolled_back" and data["failed_by"] == "analysis"
     last = data["last_verdict"]
     assert last["outcome"] == "fail" and last["judge"] == "compare"
@@ -145,7 +157,8 @@ async def test_report_carries_the_deciding_verdict_with_every_metrics_reasons(tm
     assert look["judge"] == "compare"
     assert [m["metric"] for m in look["metrics"]] == ["error-rate", "latency", "latency-tail"]
     assert look["metrics"][0]["reason"].startswith("error rate up: canary")
-    assert [m[:2] for m in deciding_metrics(data)] == [("error-rate", "fail")]  # what keel deploy prints
+    deciding = build_report(rig.store, final).deciding_metrics()
+    assert [m[:2] for m in deciding] == [("error-rate", "fail")]  # what keel deploy prints
     text = markdown(data)
     assert "Last look (compare judge):" in text
     assert "| error-rate | fail | error rate up: canary" in text
