@@ -125,6 +125,8 @@ class RolloutEngine:
         r = self.state
         if r.phase.terminal or r.phase in (Phase.ROLLING_BACK, Phase.VERIFYING):
             return r
+        if r.phase is Phase.PROMOTING and r.previous is None:
+            return r  # a first deploy has nothing to go back to: its promotion completes
         now = self._clock()
         if r.kind is Kind.ROLLBACK:
             return r
@@ -140,7 +142,8 @@ class RolloutEngine:
         """When the next advance has work to do (now, when it is due at once)."""
         r = self.state
         now = self._clock()
-        if r.phase in (Phase.HEALTH_GATE, Phase.VERIFYING, Phase.ROLLING_BACK) and r.next_probe is not None:
+        waiting = (Phase.HEALTH_GATE, Phase.VERIFYING, Phase.ROLLING_BACK, Phase.PROMOTING)
+        if r.phase in waiting and r.next_probe is not None:
             return max(now, r.next_probe)
         if r.phase is Phase.HOLDING and r.next_look is not None:
             return max(now, r.next_look)
@@ -389,9 +392,21 @@ class RolloutEngine:
         return r, ""
 
     async def _promoting(self, r: Rollout, now: float) -> Step:
-        split = await self._platform.traffic()
-        if split.single != r.revision:
-            await self._platform.set_traffic({r.revision: 100})
+        if r.next_probe is not None and now < r.next_probe:
+            return r, ""
+        try:
+            split = await self._platform.traffic()
+            if split.single != r.revision:
+                await self._platform.set_traffic({r.revision: 100})
+        except PlatformError as exc:
+            # Retried like a rollback; once the rollback deadline has passed, traffic must not stay split:
+            # it goes back to the previous revision (a first deploy has no other: keep retrying).
+            started = r.fail_at if r.fail_at is not None else now
+            if now - started >= self.settings.rollback.deadline and r.previous is not None:
+                reason = f"promotion to 100% failed for {now - started:.0f}s: {exc}; rolling back"
+                return replace(r, phase=Phase.ROLLING_BACK, failed_by=Cause.PLATFORM, fail_at=now), reason
+            retry = replace(r, fail_at=started, next_probe=now + self.settings.rollback.interval)
+            return retry, f"retrying promotion: {exc}"
         self._store.record_serving(r.environment, r.revision, now, r.id, "promoted")
         self._store.set_revision_status(r.environment, r.revision, "serving")
         if r.previous is not None:

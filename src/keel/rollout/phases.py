@@ -64,7 +64,7 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.SHIFTING: frozenset({Phase.HOLDING, Phase.ROLLING_BACK}),
     Phase.HOLDING: frozenset({Phase.SHIFTING, Phase.PROMOTING, Phase.PAUSED, Phase.ROLLING_BACK}),
     Phase.PAUSED: frozenset({Phase.SHIFTING, Phase.ROLLING_BACK}),
-    Phase.PROMOTING: frozenset({Phase.PROMOTED}),
+    Phase.PROMOTING: frozenset({Phase.PROMOTED, Phase.ROLLING_BACK}),
     Phase.ROLLING_BACK: frozenset({Phase.VERIFYING, Phase.ROLLBACK_FAILED}),
     Phase.VERIFYING: frozenset({Phase.ROLLED_BACK, Phase.ROLLBACK_FAILED, Phase.ROLLING_BACK}),
     Phase.PROMOTED: frozenset(),

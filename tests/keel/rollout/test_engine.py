@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from keel.analysis.base import Look, Outcome
+from keel.analysis.base import AnalysisError, Look, Outcome, Verdict
 from keel.platforms.base import PlatformError, RevisionState
 from keel.rollout.engine import EngineSettings
-from keel.rollout.phases import Phase
+from keel.rollout.gates import GateResult
+from keel.rollout.phases import Cause, Phase
 from keel.rollout.report import build_report
 from keel.rollout.runner import new_deploy, new_rollback, run_to_rest
 from keel.rollout.state import Rollout
@@ -279,3 +280,95 @@ async def test_manual_rollback_verified_records_the_serving_revision(rig: Rig) -
     assert final.phase is Phase.ROLLED_BACK
     assert [s.revision for s in rig.store.serving_history("local")][:2] == [OLD, promoted.revision]
     assert rig.store.revision_status("local", promoted.revision) == "rolled_back"
+
+
+# --- error paths: what the engine does when a part refuses, and what it says -------------------------------
+
+
+async def test_platform_refusing_the_deploy_fails_the_release_with_its_message(rig: Rig) -> None:
+    rig.platform.failing["deploy"] = PlatformError("memory platform: quota exceeded for revisions")
+    final = await run(rig, deploy(rig))
+    assert final.phase is Phase.FAILED and final.failed_by is Cause.DEPLOY
+    assert final.reason == "deploy failed: memory platform: quota exceeded for revisions"
+    assert (await rig.platform.traffic()).weights == {OLD: 100}
+    assert rig.store.deployments("local")[-1]["outcome"] == "failed"
+
+
+async def test_a_smoke_gate_that_raises_fails_the_gate_never_passes_it(rig: Rig) -> None:
+    async def broken(base_url: str) -> GateResult:
+        raise RuntimeError("suite file vanished")
+
+    rig.smoke.run = broken  # type: ignore[method-assign]
+    final = await run(rig, deploy(rig))
+    assert final.phase is Phase.FAILED and final.failed_by is Cause.SMOKE
+    assert "smoke gate error: RuntimeError: suite file vanished" in final.reason
+    assert final.smoke is not None and final.smoke["passed"] is False
+    assert (await rig.platform.traffic()).weights == {OLD: 100}
+    assert rig.platform.removed == [final.revision]  # aborted revisions are removed
+
+
+async def test_metrics_unavailable_is_inconclusive_and_ends_by_the_policy(rig: Rig) -> None:
+    class Down:
+        async def analyze(self, canary: str, baseline: str | None, look: Look) -> Verdict:
+            raise AnalysisError("prometheus at http://127.0.0.1:9: connection refused")
+
+    rig.analyzer = Down()  # type: ignore[assignment]
+    final = await run(rig, deploy(rig))
+    assert final.phase is Phase.ROLLED_BACK and final.failed_by is Cause.INCONCLUSIVE
+    verdicts = rig.store.verdicts(final.id)
+    assert verdicts and all(v["outcome"] == "inconclusive" for v in verdicts)
+    assert verdicts[0]["verdict"]["summary"].startswith("metrics unavailable: prometheus at")
+    assert (await rig.platform.traffic()).weights == {OLD: 100}
+
+
+async def test_rollback_retries_then_gives_up_and_says_a_human_is_needed(rig: Rig) -> None:
+    rig.outcome = lambda canary, look: Outcome.FAIL
+    engine = rig.engine(deploy(rig))
+    while engine.state.phase is not Phase.ROLLING_BACK:
+        await engine.advance()
+        rig.clock.now += 1
+    rig.platform.failing["set_traffic"] = PlatformError("memory platform: API unavailable")
+    final = await run_to_rest(engine, rig.clock, rig.clock.sleep)
+    assert final.phase is Phase.ROLLBACK_FAILED
+    assert final.reason == f"rollback to {OLD} failed: memory platform: API unavailable"
+    reasons = [t["reason"] for t in rig.store.transitions(final.id)]
+    assert reasons[-1] == final.reason
+    assert rig.events[-1].severity.value == "critical"
+    row = rig.store.deployments("local")[-1]
+    assert row["outcome"] == "rollback_failed"
+
+
+async def test_a_promotion_the_platform_refuses_is_retried_then_rolled_back(rig: Rig) -> None:
+    engine = rig.engine(deploy(rig))
+    while engine.state.phase is not Phase.PROMOTING:
+        await engine.advance()
+        rig.clock.now += 1
+    rig.platform.failing["traffic"] = PlatformError("memory platform: 503 backend unavailable")
+    await engine.advance()
+    assert engine.state.phase is Phase.PROMOTING  # retried, not lost
+    assert engine.next_wake() > rig.clock.now
+    rig.clock.now += 1
+    await engine.advance()
+    assert engine.state.phase is Phase.PROMOTING
+    rig.clock.now += SETTINGS.rollback.deadline
+    await engine.advance()
+    assert engine.state.phase is Phase.ROLLING_BACK and engine.state.failed_by is Cause.PLATFORM
+    assert "promotion to 100% failed" in engine.state.reason
+    del rig.platform.failing["traffic"]
+    final = await run_to_rest(engine, rig.clock, rig.clock.sleep)
+    assert final.phase is Phase.ROLLED_BACK
+    assert (await rig.platform.traffic()).weights == {OLD: 100}
+
+
+async def test_a_promotion_refused_once_completes_on_the_retry(rig: Rig) -> None:
+    engine = rig.engine(deploy(rig))
+    while engine.state.phase is not Phase.PROMOTING:
+        await engine.advance()
+        rig.clock.now += 1
+    rig.platform.failing["traffic"] = PlatformError("memory platform: 409 conflict")
+    await engine.advance()
+    assert engine.state.phase is Phase.PROMOTING
+    del rig.platform.failing["traffic"]
+    final = await run_to_rest(engine, rig.clock, rig.clock.sleep)
+    assert final.phase is Phase.PROMOTED
+    assert (await rig.platform.traffic()).weights == {final.revision: 100}
