@@ -26,3 +26,9 @@ def test_json_report(report: SmokeReport) -> None:
         and comparison["upper_bound"] == 1.4
         and comparison["samples"] == 10
     )
+
+
+def test_json_report_is_pinned_by_its_golden_file(report: SmokeReport) -> None:
+    from tests.support.golden import assert_golden
+
+    assert_golden("smoke/report-v1.json", JsonFormat().render(report))
