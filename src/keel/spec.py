@@ -13,7 +13,7 @@ from keel.durations import Duration
 from keel.platforms.config import PlatformConfig
 from keel.platforms.registry import PLATFORMS
 from keel.probing import Probes
-from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, read_yaml
+from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, error_message, read_yaml
 
 DEFAULT_FILE = "keel.yaml"
 
@@ -206,15 +206,11 @@ def _smoke_file(gates: Gates, base_dir: Path) -> Path | None:
 
 def _message(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
     if kind == "union_tag_not_found":
         return f"required key 'platform' is missing (one of {PLATFORMS.known()})"
     if kind == "union_tag_invalid":
         return PLATFORMS.unknown(err.get("input", {}).get("platform"))
-    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return error_message(err)
 
 
 def _path(loc: tuple[Any, ...], kind: str) -> KeyPath:

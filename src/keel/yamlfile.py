@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -121,7 +121,9 @@ def read_yaml(path: str | Path) -> YamlDocument:
     return parse_yaml(text, str(p))
 
 
-def _message(err: Any) -> str:
+def error_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error as a user reads it beside its key: "unknown key", "required key is missing", or the
+    validator's own message."""
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         return "unknown key"
@@ -129,6 +131,11 @@ def _message(err: Any) -> str:
         return "required key is missing"
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
+
+
+def error_path(err: Mapping[str, Any]) -> KeyPath:
+    """The key path of one pydantic error (union and function labels dropped)."""
+    return tuple(p for p in err["loc"] if isinstance(p, str | int))
 
 
 def validate(doc: YamlDocument, model: type[M], context: dict[str, Any] | None = None) -> M:
@@ -140,8 +147,7 @@ def validate(doc: YamlDocument, model: type[M], context: dict[str, Any] | None =
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            path = tuple(p for p in err["loc"] if isinstance(p, str | int))
-            problems.append(doc.problem(path, _message(err)))
+            problems.append(doc.problem(error_path(err), error_message(err)))
         raise SpecError(problems) from None
 
 

@@ -191,7 +191,7 @@ def test_rules_of_valid_sections_come_with_field_errors_of_others(tmp_path: Path
     found = [p.split("keel.yaml")[1].split(" (known:")[0] for p in problems(tmp_path, ALL_AT_ONCE)]
     assert found == [
         ":3: environments.local.bogus: unknown key",
-        ":12: analysis: source prometheus needs a prometheus: section (url, revision_label, ...)",
+        ":12: analysis: source prometheus needs a prometheus: section (url, ...)",
         ":8: strategy.canary.steps[1].weight: weights must increase from step to step",
         ":8: strategy.canary.steps[1].weight: the last step's weight must be 100 (weights end at 100)",
         f":9: gates.smoke: smoke suite file not found: {tmp_path / 'missing.yaml'}",

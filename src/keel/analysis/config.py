@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from keel.analysis.base import Analyzer, Judge, MetricSource
 from keel.durations import Duration
-
-
-def _fraction(value: Any) -> Any:
-    """Accept 0.99, "99%" or "99.5 %" for a share."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return float(value.strip()[:-1].strip()) / 100.0
-        except ValueError:
-            raise ValueError(f"invalid percentage {value!r}") from None
-    return value
-
-
-Fraction = Annotated[float, BeforeValidator(_fraction), Field(ge=0.0, le=1.0)]
-"""A share between 0 and 1, written as 0.99 or "99%"."""
-
-Increase = Annotated[float, BeforeValidator(_fraction), Field(ge=0.0)]
-"""A relative increase, written as 0.1 or "10%" (may exceed 100 %)."""
+from keel.shares import Fraction, Increase, share_value
 
 
 class _Model(BaseModel):
@@ -67,86 +59,69 @@ class TailSpec(_Model):
     critical: bool = True
 
 
-class PrometheusSpec(_Model):
-    """Where and how to query Prometheus (HTTP API ``/api/v1/query``)."""
-
-    url: str
-    revision_label: str = "revision"
-    requests_metric: str = "http_requests_total"
-    status_label: str = "code"
-    latency_metric: str = "http_request_duration_seconds"
-    selector: str = ""
-    bearer_token_env: str | None = None
-    timeout: Duration = 10.0
-
-    @model_validator(mode="after")
-    def _check(self) -> PrometheusSpec:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return self
-
-
-class CloudMonitoringSpec(_Model):
-    """Which Cloud Run service's metrics to read from Google Cloud Monitoring, and over which wire.
-
-    ``transport: grpc`` uses the official client's ``MetricServiceClient``; ``transport: rest`` calls the
-    documented ``GET /v3/projects/{project}/timeSeries`` over HTTPS. Both use Application Default
-    Credentials. ``api_endpoint`` replaces Google's endpoint: ``host:port`` for grpc; for rest either
-    ``host[:port]`` (HTTPS) or a full ``https://`` URL, ``http://`` only to a loopback host because every
-    request carries a bearer token. ``timeout`` bounds each call (each page, for rest)."""
-
-    project: str
-    service: str | None = None
-    api_endpoint: str | None = None
-    transport: Literal["grpc", "rest"] = "grpc"
-    timeout: Duration = 30.0
-
-    @model_validator(mode="after")
-    def _check_endpoint(self) -> CloudMonitoringSpec:
-        from urllib.parse import urlsplit
-
-        endpoint = self.api_endpoint
-        if endpoint is None or "://" not in endpoint:
-            return self
-        if self.transport == "grpc":
-            raise ValueError(f"api_endpoint {endpoint!r}: transport grpc takes host:port, not a URL")
-        url = urlsplit(endpoint)
-        loopback = url.hostname in ("localhost", "127.0.0.1", "::1")
-        if url.scheme != "https" and not (url.scheme == "http" and loopback):
-            raise ValueError(f"api_endpoint {endpoint!r}: use https:// (http:// only to a loopback host)")
-        return self
-
-
 class AnalysisSpec(_Model):
     """How canaries are judged. Every key has a default, so ``analysis:`` may be left out of keel.yaml."""
 
     source: str = "router"
-    judge: Literal["auto", "thresholds", "compare"] = "auto"
+    judge: str = "auto"
     interval: Duration = 30.0
     warmup: Duration = 0.0
     min_requests: Annotated[int, Field(ge=1)] = 100
     max_extra_hold: Duration = 600.0
     on_inconclusive: Literal["fail", "pause"] = "fail"
-    false_fail_rate: Annotated[float, BeforeValidator(_fraction), Field(gt=0.0, le=0.2)] = 0.01
+    false_fail_rate: Annotated[float, BeforeValidator(share_value), Field(gt=0.0, le=0.2)] = 0.01
     noncritical_failures_to_fail: Annotated[int, Field(ge=1)] = 2
     thresholds: ThresholdsSpec = ThresholdsSpec()
     errors: ErrorsSpec = ErrorsSpec()
     latency: LatencySpec = LatencySpec()
     tail: TailSpec = TailSpec()
-    prometheus: PrometheusSpec | None = None
-    cloudmonitoring: CloudMonitoringSpec | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, name: str) -> str:
+        from keel.analysis.sources.registry import SOURCES
+
+        if name not in SOURCES:
+            raise ValueError(SOURCES.unknown(name))
+        return name
+
+    @field_validator("judge")
+    @classmethod
+    def _known_judge(cls, name: str) -> str:
+        from keel.analysis.judges.registry import JUDGES
+
+        if name != "auto" and name not in JUDGES:
+            raise ValueError(f"{JUDGES.unknown(name)[:-1]}, or auto)")
+        return name
 
     @model_validator(mode="after")
     def _check_source(self) -> AnalysisSpec:
         from keel.analysis.sources.registry import SOURCES
 
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown source {self.source!r}; known: {', '.join(sorted(SOURCES))}")
-        if self.source == "prometheus" and self.prometheus is None:
-            raise ValueError("source prometheus needs a prometheus: section (url, revision_label, ...)")
-        if self.source == "cloudmonitoring" and self.cloudmonitoring is None:
-            raise ValueError("source cloudmonitoring needs a cloudmonitoring: section (project, ...)")
+        model = SOURCES.config_model(self.source)
+        needed = model is not None and any(f.is_required() for f in model.model_fields.values())
+        if needed and self.source_settings() is None:
+            required = ", ".join(n for n, f in model.model_fields.items() if f.is_required())  # type: ignore[union-attr]
+            raise ValueError(f"source {self.source} needs a {self.source}: section ({required}, ...)")
         return self
+
+    def source_settings(self, name: str | None = None) -> BaseModel | None:
+        """The settings of a metric source (its own section, named like it), or None when not given."""
+        settings: BaseModel | None = getattr(self, name or self.source, None)
+        return settings
+
+
+def _compose(base: type[AnalysisSpec]) -> type[AnalysisSpec]:
+    """The analysis section with one optional key per registered metric source, holding that source's own
+    settings model (``prometheus:``, ``cloudmonitoring:``): a new source adds its key by registering."""
+    from keel.analysis.sources.registry import SOURCES
+
+    fields: dict[str, Any] = {name: (model | None, None) for name, model in SOURCES.config_models().items()}
+    return create_model("AnalysisSpec", __base__=base, __doc__=base.__doc__, __module__=__name__, **fields)
+
+
+if not TYPE_CHECKING:
+    AnalysisSpec = _compose(AnalysisSpec)
 
 
 def build_judge(spec: AnalysisSpec, *, has_baseline: bool) -> Judge:

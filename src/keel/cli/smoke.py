@@ -117,11 +117,12 @@ def smoke(
 def _fraction(text: str | None) -> float | None:
     if text is None:
         return None
-    raw = text.strip()
+    from keel.shares import parse_share
+
     try:
-        return float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise ConfigError(f"--margin: expected a fraction such as 0.1 or 10%, got {text!r}") from None
+        return parse_share(text)
+    except ValueError as exc:
+        raise ConfigError(f"--margin: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

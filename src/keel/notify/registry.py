@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -11,44 +10,38 @@ from pydantic import BaseModel, ValidationError
 
 from keel.notify.base import Notifier
 from keel.notify.errors import NotifierConfigError
+from keel.plugins import Registry, UnknownPlugin
+from keel.yamlfile import error_message, error_path
 
 # name -> "module:Class"; imported only when used so `keel --help` stays fast.
-NOTIFIERS: dict[str, str] = {
-    "slack": "keel.notify.slack:SlackNotifier",
-    "webhook": "keel.notify.webhook:WebhookNotifier",
-    "noop": "keel.notify.noop:NoopNotifier",
-}
+NOTIFIERS: Registry[Any] = Registry(
+    "notifier",
+    {
+        "slack": "keel.notify.slack:SlackNotifier",
+        "webhook": "keel.notify.webhook:WebhookNotifier",
+        "noop": "keel.notify.noop:NoopNotifier",
+    },
+)
 
 
 def notifier_class(name: str) -> Any:
     try:
-        target = NOTIFIERS[name]
-    except KeyError:
-        known = ", ".join(sorted(NOTIFIERS))
-        raise NotifierConfigError(f"unknown notifier {name!r} (known: {known})") from None
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+        return NOTIFIERS.load(name)
+    except UnknownPlugin as exc:
+        raise NotifierConfigError(str(exc)) from None
 
 
 def config_problems(name: str, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Problems with one channel's configuration, as (key path inside the channel, message)."""
     if name not in NOTIFIERS:
-        return [((), f"unknown notifier (known: {', '.join(sorted(NOTIFIERS))})")]
+        return [((), f"unknown notifier (known: {NOTIFIERS.known()})")]
     model: type[BaseModel] | None = getattr(notifier_class(name), "Config", None)
     if model is None:
         return []
     try:
         model.model_validate(config)
     except ValidationError as exc:
-        out: list[tuple[tuple[str | int, ...], str]] = []
-        for err in exc.errors():
-            path = tuple(p for p in err["loc"] if isinstance(p, str | int))
-            kind = err.get("type")
-            message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-                str(kind), str(err.get("msg", "invalid value"))
-            )
-            out.append((path, message))
-        return out
+        return [(error_path(err), error_message(err)) for err in exc.errors()]
     return []
 
 

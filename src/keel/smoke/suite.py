@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from keel import durations
+from keel.shares import parse_share
 from keel.yamlfile import YamlDocument, parse_yaml, read_yaml, validate
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -27,12 +28,7 @@ BUILTINS = frozenset({"run_id"})
 
 def _fraction(value: Any) -> Any:
     """``10%`` or ``0.10``."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return float(value.strip()[:-1]) / 100
-        except ValueError:
-            raise ValueError("expected a percentage such as 10%") from None
-    return value
+    return parse_share(value) if isinstance(value, str) else value
 
 
 def _statuses(value: Any) -> Any:

@@ -2,9 +2,9 @@ import pytest
 
 from keel.analysis.analyzer import WindowAnalyzer
 from keel.analysis.config import AnalysisSpec, build_analyzer, build_judge
-from keel.analysis.errors import AnalysisConfigError
 from keel.analysis.judges.registry import create_judge
 from keel.analysis.sources.memory import MemorySource
+from keel.errors import ConfigError
 from keel.yamlfile import SpecError, parse_yaml, validate
 
 
@@ -57,11 +57,11 @@ def test_errors_name_file_line_and_key() -> None:
 
 
 def test_unknown_source_and_judge_are_refused() -> None:
-    with pytest.raises(SpecError, match="unknown source 'datadog'"):
+    with pytest.raises(SpecError, match=r"keel\.yaml:1: source: unknown metric source 'datadog' \(known: "):
         _load("source: datadog\n")
     with pytest.raises(SpecError, match=r"keel\.yaml:1: judge:"):
         _load("judge: magic\n")
-    with pytest.raises(AnalysisConfigError, match="unknown judge 'magic'"):
+    with pytest.raises(ConfigError, match=r"unknown judge .magic. \(known: compare, thresholds\)"):
         create_judge("magic", AnalysisSpec())
 
 

@@ -129,7 +129,7 @@ def problems_of(text: str) -> list[str]:
         ),
         (
             "compare: {margin: lots}\nlatency:\n  checks:\n    - {name: a, path: /x, max: 1s}\n",
-            "suite.yaml:1: compare.margin: Input should be a valid number",
+            "suite.yaml:1: compare.margin: invalid percentage 'lots'",
         ),
         (
             "variables: {env: x}\ngroups: {g: {checks: [{name: a, path: /x}]}}\n",

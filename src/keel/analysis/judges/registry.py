@@ -1,33 +1,31 @@
-"""Judges by name, as keel.yaml spells them; unknown names are refused."""
+"""Judges by name, as keel.yaml spells them (``analysis.judge``); unknown names are refused.
+
+A judge is a class taking the analysis section (``AnalysisSpec``) it reads its settings from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
-from keel.analysis.base import Judge
-from keel.analysis.config import AnalysisSpec
-from keel.analysis.errors import AnalysisConfigError
+from keel.plugins import Registry
 
-
-def _thresholds(spec: AnalysisSpec) -> Judge:
-    from keel.analysis.judges.thresholds import ThresholdJudge
-
-    return ThresholdJudge(spec)
+if TYPE_CHECKING:
+    from keel.analysis.base import Judge
+    from keel.analysis.config import AnalysisSpec
 
 
-def _compare(spec: AnalysisSpec) -> Judge:
-    from keel.analysis.judges.compare import CompareJudge
-
-    return CompareJudge(spec)
+class JudgeAdapter(Protocol):
+    def __call__(self, spec: AnalysisSpec) -> Judge: ...
 
 
-JUDGES: dict[str, Callable[[AnalysisSpec], Judge]] = {"thresholds": _thresholds, "compare": _compare}
+JUDGES: Registry[JudgeAdapter] = Registry(
+    "judge",
+    {
+        "thresholds": "keel.analysis.judges.thresholds:ThresholdJudge",
+        "compare": "keel.analysis.judges.compare:CompareJudge",
+    },
+)
 
 
 def create_judge(name: str, spec: AnalysisSpec) -> Judge:
     """The judge called ``name``, configured from ``spec``."""
-    try:
-        factory = JUDGES[name]
-    except KeyError:
-        raise AnalysisConfigError(f"unknown judge {name!r}; known: {', '.join(sorted(JUDGES))}") from None
-    return factory(spec)
+    return JUDGES.load(name)(spec)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from keel.analysis.base import LatencyHistogram, RevisionWindow
-from keel.analysis.config import AnalysisSpec, CloudMonitoringSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
+from keel.analysis.sources.cloudmonitoring_config import CloudMonitoringSpec
 from keel.analysis.sources.cloudmonitoring_rest import RestMonitoring
+from keel.analysis.sources.context import SourceContext
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -51,6 +54,20 @@ class CloudMonitoringSource:
     ``client`` is a ``MetricServiceClient`` (tests pass one on a channel to a local server); by default one is
     made with Application Default Credentials, on ``api_endpoint`` when the spec sets one. With ``transport:
     rest``, ``credentials`` (google.auth Credentials) replace Application Default Credentials."""
+
+    Config: ClassVar[type[BaseModel]] = CloudMonitoringSpec
+
+    @classmethod
+    def from_config(cls, config: BaseModel | None, context: SourceContext) -> CloudMonitoringSource:
+        """``context.options`` may carry a ready MetricServiceClient (``client``, grpc) and google.auth
+        ``credentials`` (rest)."""
+        if not isinstance(config, CloudMonitoringSpec):
+            raise AnalysisConfigError(
+                "metric source 'cloudmonitoring' needs an analysis.cloudmonitoring section"
+            )
+        return cls(
+            config, client=context.options.get("client"), credentials=context.options.get("credentials")
+        )
 
     def __init__(self, settings: CloudMonitoringSpec, *, client: Any = None, credentials: Any = None) -> None:
         self._settings = settings
@@ -160,13 +177,3 @@ def _histogram(series_list: Sequence[Any]) -> LatencyHistogram:
     if bounds is None:
         return LatencyHistogram((math.inf,), (0,))
     return LatencyHistogram(bounds, tuple(counts))
-
-
-def create(spec: AnalysisSpec, **context: Any) -> CloudMonitoringSource:
-    """The registry's factory; ``context["client"]`` may carry a ready MetricServiceClient (grpc) and
-    ``context["credentials"]`` google.auth Credentials (rest)."""
-    if spec.cloudmonitoring is None:
-        raise AnalysisConfigError("metric source 'cloudmonitoring' needs an analysis.cloudmonitoring section")
-    return CloudMonitoringSource(
-        spec.cloudmonitoring, client=context.get("client"), credentials=context.get("credentials")
-    )

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from keel.analysis.config import CloudMonitoringSpec
 from keel.analysis.errors import AnalysisError
+from keel.analysis.sources.cloudmonitoring_config import CloudMonitoringSpec
 from keel.tls import tls_context
 
 DEFAULT_ENDPOINT = "https://monitoring.googleapis.com"

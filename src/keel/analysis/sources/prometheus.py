@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from keel.analysis.base import LatencyHistogram, RevisionWindow
-from keel.analysis.config import AnalysisSpec, PrometheusSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
+from keel.analysis.sources.context import SourceContext
+from keel.durations import Duration
 from keel.tls import tls_context
 
 
@@ -39,8 +41,37 @@ def _display_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+class PrometheusSpec(BaseModel):
+    """Where and how to query Prometheus (HTTP API ``/api/v1/query``): ``analysis.prometheus`` in keel.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    revision_label: str = "revision"
+    requests_metric: str = "http_requests_total"
+    status_label: str = "code"
+    latency_metric: str = "http_request_duration_seconds"
+    selector: str = ""
+    bearer_token_env: str | None = None
+    timeout: Duration = 10.0
+
+    @model_validator(mode="after")
+    def _check(self) -> PrometheusSpec:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return self
+
+
 class PrometheusSource:
     """Per-revision windows from Prometheus. ``transport`` is for tests; the default is the network."""
+
+    Config: ClassVar[type[BaseModel]] = PrometheusSpec
+
+    @classmethod
+    def from_config(cls, config: BaseModel | None, context: SourceContext) -> PrometheusSource:
+        if not isinstance(config, PrometheusSpec):
+            raise AnalysisConfigError("metric source 'prometheus' needs an analysis.prometheus section")
+        return cls(config, transport=context.options.get("transport"))
 
     def __init__(
         self, settings: PrometheusSpec, *, transport: httpx.AsyncBaseTransport | None = None
@@ -157,10 +188,3 @@ def _histogram(result: list[Any]) -> LatencyHistogram:
         counts.append(total - previous)
         previous = total
     return LatencyHistogram(bounds, tuple(counts))
-
-
-def create(spec: AnalysisSpec, **context: Any) -> PrometheusSource:
-    """The registry's factory."""
-    if spec.prometheus is None:
-        raise AnalysisConfigError("metric source 'prometheus' needs an analysis.prometheus section")
-    return PrometheusSource(spec.prometheus, transport=context.get("transport"))

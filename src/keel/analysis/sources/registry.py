@@ -1,40 +1,34 @@
-"""Metric sources by name, as keel.yaml spells them; unknown names are refused.
+"""Metric sources by name, as keel.yaml spells them (``analysis.source``); unknown names are refused.
 
-Each source module exposes ``create(spec: AnalysisSpec, **context) -> MetricSource``; modules are imported
-only when used, so a source's client library costs nothing to commands that do not need it."""
+Each source is a class with ``Config`` (its settings model, the ``analysis.<name>`` section; None when it takes
+none) and ``from_config``; modules are imported when used, client libraries inside them only when a source is
+built, so validating keel.yaml costs nothing."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
-from keel.analysis.errors import AnalysisConfigError
+from keel.plugins import Registry
 
 if TYPE_CHECKING:
     from keel.analysis.base import MetricSource
     from keel.analysis.config import AnalysisSpec
+    from keel.analysis.sources.context import SourceAdapter
 
-SOURCES: dict[str, str] = {
-    "router": "keel.analysis.sources.router",
-    "prometheus": "keel.analysis.sources.prometheus",
-    "cloudmonitoring": "keel.analysis.sources.cloudmonitoring",
-}
+SOURCES: Registry[type[SourceAdapter]] = Registry(
+    "metric source",
+    {
+        "router": "keel.analysis.sources.router:RouterSource",
+        "prometheus": "keel.analysis.sources.prometheus:PrometheusSource",
+        "cloudmonitoring": "keel.analysis.sources.cloudmonitoring:CloudMonitoringSource",
+    },
+)
 
 
-def create_source(spec: AnalysisSpec, **context: Any) -> MetricSource:
-    """The source ``spec.source`` names. ``context`` carries what only the caller knows (for the local
-    router: how to reach it); each source takes the keys it needs."""
-    try:
-        module_name = SOURCES[spec.source]
-    except KeyError:
-        known = ", ".join(sorted(SOURCES))
-        raise AnalysisConfigError(f"unknown metric source {spec.source!r}; known: {known}") from None
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise AnalysisConfigError(f"metric source {spec.source!r} is not available: {exc}") from exc
-    factory = getattr(module, "create", None)
-    if factory is None:
-        raise AnalysisConfigError(f"metric source {spec.source!r} has no create() factory")
-    source: MetricSource = factory(spec, **context)
-    return source
+def create_source(spec: AnalysisSpec, *, platform: Any = None, **options: Any) -> MetricSource:
+    """The source ``spec.source`` names, built from its own settings. ``platform`` is the environment's
+    (the router source reads it); ``options`` carry what only the caller knows (a client, credentials)."""
+    from keel.analysis.sources.context import SourceContext
+
+    adapter = SOURCES.load(spec.source)
+    return adapter.from_config(spec.source_settings(), SourceContext(platform, options))

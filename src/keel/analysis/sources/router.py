@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import ClassVar, Protocol
+
+from pydantic import BaseModel
 
 from keel.analysis.base import RevisionWindow
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
+from keel.analysis.sources.context import SourceContext
 from keel.errors import KeelError
-
-if TYPE_CHECKING:
-    from keel.analysis.config import AnalysisSpec
 
 
 class RouterWindows(Protocol):
@@ -25,6 +25,18 @@ class RouterSource:
     [start, end]. Errors are 5xx answers plus requests the revision did not answer (the router's 502s).
     """
 
+    Config: ClassVar[type[BaseModel] | None] = None  # no settings: it reads the environment's own router
+
+    @classmethod
+    def from_config(cls, config: BaseModel | None, context: SourceContext) -> RouterSource:
+        platform = context.platform
+        if platform is None or not hasattr(platform, "window"):
+            raise AnalysisConfigError(
+                "metric source 'router' reads the local platform's router: it needs an environment with "
+                "platform: local"
+            )
+        return cls(platform)
+
     def __init__(self, platform: RouterWindows) -> None:
         self._platform = platform
 
@@ -37,13 +49,3 @@ class RouterSource:
             return await self._platform.window(revision, start, end)
         except KeelError as exc:
             raise AnalysisError(f"router metrics of {revision}: {exc}") from exc
-
-
-def create(spec: AnalysisSpec, **context: Any) -> RouterSource:
-    """The registry's factory: ``context["platform"]`` is the environment's LocalPlatform."""
-    platform = context.get("platform")
-    if platform is None or not hasattr(platform, "window"):
-        raise AnalysisConfigError(
-            "metric source 'router' reads the local platform's router: it needs an environment with platform: local"
-        )
-    return RouterSource(platform)

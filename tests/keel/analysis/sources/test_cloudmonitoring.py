@@ -3,9 +3,11 @@ import math
 import grpc
 import pytest
 
-from keel.analysis.config import AnalysisSpec, CloudMonitoringSpec
+from keel.analysis.config import AnalysisSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
-from keel.analysis.sources.cloudmonitoring import CloudMonitoringSource, create
+from keel.analysis.sources.cloudmonitoring import CloudMonitoringSource
+from keel.analysis.sources.cloudmonitoring_config import CloudMonitoringSpec
+from keel.analysis.sources.registry import create_source
 from tests.keel.analysis.sources.fake_monitoring import FakeMonitoring, Revision, serve
 
 SPEC = CloudMonitoringSpec(project="bayit-plus", service="bayit-plus-backend", timeout=10.0)
@@ -54,6 +56,6 @@ async def test_api_errors_name_project_and_revision() -> None:
 
 def test_registry_factory_needs_its_section() -> None:
     with pytest.raises(AnalysisConfigError):
-        create(AnalysisSpec().model_copy(update={"source": "cloudmonitoring"}))
+        create_source(AnalysisSpec().model_copy(update={"source": "cloudmonitoring"}))
     spec = AnalysisSpec(source="cloudmonitoring", cloudmonitoring=SPEC)
-    assert isinstance(create(spec, client=object()), CloudMonitoringSource)
+    assert isinstance(create_source(spec, client=object()), CloudMonitoringSource)

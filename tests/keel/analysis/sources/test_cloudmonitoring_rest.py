@@ -10,10 +10,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.oauth2.credentials import Credentials
 from pydantic import ValidationError
 
-from keel.analysis.config import AnalysisSpec, CloudMonitoringSpec
+from keel.analysis.config import AnalysisSpec
 from keel.analysis.errors import AnalysisError
-from keel.analysis.sources.cloudmonitoring import CloudMonitoringSource, create
+from keel.analysis.sources.cloudmonitoring import CloudMonitoringSource
+from keel.analysis.sources.cloudmonitoring_config import CloudMonitoringSpec
 from keel.analysis.sources.cloudmonitoring_rest import base_url
+from keel.analysis.sources.registry import create_source
 from tests.keel.analysis.sources import fake_monitoring
 from tests.keel.analysis.sources.fake_monitoring import FakeMonitoring, Revision
 from tests.keel.analysis.sources.fake_monitoring_rest import FakeMonitoringRest, serve
@@ -217,7 +219,7 @@ async def test_missing_application_default_credentials(
 
 def test_factory_passes_credentials_to_the_rest_wire() -> None:
     credentials = Credentials(token=TOKEN)
-    made = create(
+    made = create_source(
         AnalysisSpec(source="cloudmonitoring", cloudmonitoring=spec("monitoring.example:443")),
         credentials=credentials,
     )

@@ -3,9 +3,9 @@ import socket
 
 import pytest
 
-from keel.analysis.config import AnalysisSpec, PrometheusSpec
+from keel.analysis.config import AnalysisSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
-from keel.analysis.sources.prometheus import PrometheusSource, promql_string
+from keel.analysis.sources.prometheus import PrometheusSource, PrometheusSpec, promql_string
 from keel.analysis.sources.registry import create_source
 from tests.keel.analysis.sources.fake_prometheus import FakePrometheus, Series, serve
 

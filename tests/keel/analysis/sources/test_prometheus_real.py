@@ -15,8 +15,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from keel.analysis.config import PrometheusSpec
-from keel.analysis.sources.prometheus import PrometheusSource
+from keel.analysis.sources.prometheus import PrometheusSource, PrometheusSpec
 
 pytestmark = pytest.mark.slow
 BINARY = shutil.which("prometheus")

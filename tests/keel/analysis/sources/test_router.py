@@ -11,7 +11,7 @@ from keel.analysis.base import LatencyHistogram, MetricSource, RevisionWindow
 from keel.analysis.config import AnalysisSpec
 from keel.analysis.errors import AnalysisConfigError, AnalysisError
 from keel.analysis.sources.registry import create_source
-from keel.analysis.sources.router import RouterSource, create
+from keel.analysis.sources.router import RouterSource
 from keel.platforms.local.errors import DaemonNotRunning
 from keel.platforms.local.metrics import RouterMetrics
 
@@ -63,6 +63,5 @@ def test_factory_needs_the_local_platform() -> None:
     spec = AnalysisSpec(source="router")
     platform = MetricsBackedPlatform(RouterMetrics(time.time))
     assert isinstance(create_source(spec, platform=platform), RouterSource)
-    assert isinstance(create(spec, platform=platform), RouterSource)
     with pytest.raises(AnalysisConfigError, match="platform: local"):
         create_source(spec)
