@@ -4,7 +4,9 @@
     python -m benchmarks.health.bench_import --python /tmp/keel-base/bin/python   # a base-only install
 
 Each round starts one ``python -c "import keel.health"`` and one ``python -c "import json"`` (order
-alternating), so the ratio of a pair holds while the shared machine's speed drifts. Also reported: what
+alternating), so the ratio of a pair holds while the shared machine's speed drifts. Each process is measured
+by its CPU time (user + system, from the kernel's accounting of the reaped child), which a loaded machine
+disturbs far less than wall-clock time, and by wall time. Also reported: what
 ``-X importtime`` attributes to ``keel.health`` itself (cumulative, in-process), and the heavy top-level
 modules the import left in ``sys.modules`` (must be none).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,10 +35,15 @@ HEAVY = (
 )
 
 
-def _wall(python: str, code: str) -> float:
+def _run(python: str, code: str) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one whole ``python -c code`` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([python, "-c", code], check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
 
 
 def _importtime(python: str) -> float:
@@ -67,30 +75,29 @@ def main() -> None:
     args = parser.parse_args()
 
     health_code, reference_code = "import keel.health", "import json"
-    _wall(args.python, health_code)  # warm the file cache
-    _wall(args.python, reference_code)
-    health, reference, ratios, cumulative = [], [], [], []
+    _run(args.python, health_code)  # warm the file cache
+    _run(args.python, reference_code)
+    health: list[tuple[float, float]] = []
+    reference: list[tuple[float, float]] = []
+    cumulative: list[float] = []
     for i in range(args.rounds):
-        if i % 2:
-            r = _wall(args.python, reference_code)
-            h = _wall(args.python, health_code)
-        else:
-            h = _wall(args.python, health_code)
-            r = _wall(args.python, reference_code)
-        health.append(h)
-        reference.append(r)
-        ratios.append(h / r)
+        pair = [(health, health_code), (reference, reference_code)]
+        for runs, code in reversed(pair) if i % 2 else pair:
+            runs.append(_run(args.python, code))
         cumulative.append(_importtime(args.python))
     print(f"interpreter: {args.python}  rounds: {args.rounds}")
+    for label, index in (("cpu", 0), ("wall", 1)):
+        h = [run[index] for run in health]
+        r = [run[index] for run in reference]
+        ratios = [a / b for a, b in zip(h, r, strict=True)]
+        print(
+            f"{label:4}: import json {statistics.median(r) * 1000:6.1f} ms, import keel.health "
+            f"{statistics.median(h) * 1000:6.1f} ms (whole processes, medians); difference "
+            f"{(statistics.median(h) - statistics.median(r)) * 1000:6.1f} ms; ratio median "
+            f"{statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})"
+        )
     print(
-        f"python -c 'import json'        median {statistics.median(reference) * 1000:7.1f} ms (whole process)"
-    )
-    print(f"python -c 'import keel.health' median {statistics.median(health) * 1000:7.1f} ms (whole process)")
-    print(
-        f"ratio keel.health / json       median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})"
-    )
-    print(
-        f"-X importtime keel.health      median {statistics.median(cumulative) * 1000:7.1f} ms "
+        f"-X importtime keel.health (wall, in-process): median {statistics.median(cumulative) * 1000:.1f} ms "
         f"(min {min(cumulative) * 1000:.1f}, max {max(cumulative) * 1000:.1f}); target < 300 ms"
     )
     print(f"heavy modules in sys.modules: {_heavy_modules(args.python) or 'none'}")

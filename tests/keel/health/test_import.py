@@ -153,3 +153,20 @@ def test_checks_without_extras_run_with_only_the_base_install(base_only: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "degraded"
+
+
+def test_the_cli_and_keel_smoke_need_only_the_base_install(base_only: Path) -> None:
+    result = _run(
+        base_only,
+        "import sys\n"
+        "import keel.cli.app, keel.smoke, keel.spec\n"
+        "from keel.smoke.compare import paired_ratio\n"
+        "try:\n"
+        "    paired_ratio([1.0] * 5, [1.0] * 5)\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "ConfigError latency comparison needs NumPy, which is not installed: pip install 'keel[stats]'"
+    )
