@@ -71,9 +71,9 @@ def format_key(path: KeyPath) -> str:
 class Limits:
     """What the loader accepts; anything beyond is refused before a Python object is built."""
 
-    # keel's own keel.yaml is 1.6 kB and 143 nodes, its smoke.yaml 4.5 kB and 445 nodes. PyYAML's pure-Python
-    # parser (kept for its error messages) spends tens of microseconds per node and about a microsecond per
-    # byte, so these bounds also keep the slowest refusal near a second on a loaded machine.
+    # keel's own keel.yaml is 1.6 kB and 143 nodes, its smoke.yaml 4.5 kB and 445 nodes. Composing costs
+    # microseconds per node with libyaml and tens without, so these bounds also keep the slowest refusal (a
+    # flat list of 20,000 scalars) to a fraction of a second, about a second in pure Python.
     max_bytes: int = 256 * 1024
     max_depth: int = 64  # nested collections, counted through aliases
     max_nodes: int = 20_000  # scalars and collections after alias expansion
