@@ -4,8 +4,9 @@
     python3 dev.py demo   # the main job on embedded defaults
     python3 dev.py test   # lint, type checks and the whole test suite
 
-It creates ``.venv`` beside this file, installs the locked dependencies into it (again only when
-``requirements.lock`` or ``pyproject.toml`` changed), then runs the command inside it.
+It creates ``.venv`` beside this file, installs the locked dependencies and both projects of this repository
+(``keel`` here, ``bayit`` in ``services/bayit``, editable) into it (again only when ``requirements.lock`` or
+either ``pyproject.toml`` changed), then runs the command inside it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".keel-installed"
+# The two distributions this repository holds: keel (the root) and the service it releases.
+PROJECTS = (ROOT, ROOT / "services" / "bayit")
+SOURCES = ["src", "services/bayit/src", "tests", "benchmarks", "dev.py"]
 
 
 def _fingerprint() -> str:
     h = hashlib.sha256()
-    for name in ("requirements.lock", "pyproject.toml"):
-        h.update((ROOT / name).read_bytes())
+    h.update((ROOT / "requirements.lock").read_bytes())
+    for project in PROJECTS:
+        h.update((project / "pyproject.toml").read_bytes())
     return h.hexdigest()
 
 
@@ -45,7 +50,8 @@ def bootstrap() -> None:
     )
     pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.lock")], check=True)
-    subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
+    editable = [arg for project in PROJECTS for arg in ("-e", str(project))]
+    subprocess.run([*pip, "install", "--no-deps", *editable], check=True)
     STAMP.write_text(wanted)
 
 
@@ -58,8 +64,8 @@ def _run(*args: str) -> int:
 
 def test(extra: list[str]) -> int:
     steps = [
-        [str(BIN / "ruff"), "check", "src", "tests", "benchmarks", "dev.py"],
-        [str(BIN / "ruff"), "format", "--check", "src", "tests", "benchmarks", "dev.py"],
+        [str(BIN / "ruff"), "check", *SOURCES],
+        [str(BIN / "ruff"), "format", "--check", *SOURCES],
         [str(BIN / "mypy")],
     ]
     for step in steps:

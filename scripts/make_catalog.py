@@ -1,4 +1,4 @@
-"""Regenerate src/bayit/data/catalog.json, the sample catalog `bayit seed` loads (deterministic)."""
+"""Regenerate services/bayit/src/bayit/data/catalog.json, the sample catalog `bayit seed` loads (deterministic)."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def build() -> dict[str, list[dict[str, object]]]:
 
 
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parent.parent / "src" / "bayit" / "data" / "catalog.json"
+    out = Path(__file__).resolve().parents[1] / "services/bayit/src/bayit/data/catalog.json"
     data = build()
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{out}: {len(data['content'])} items, {len(data['live_channels'])} channels")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from keel.errors import ConfigError
+
+if TYPE_CHECKING:  # keel.health registers its checks here and must import without pydantic
+    from pydantic import BaseModel
 
 T = TypeVar("T")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from keel.health.errors import HealthConfigError
+from keel.plugins import Registry, UnknownPlugin
 
 
 class Outcome(enum.Enum):
@@ -97,42 +98,39 @@ class BaseCheck:
         return None
 
 
-_REGISTRY: dict[str, Callable[..., Check]] = {}
-
-
-def register(kind: str) -> Callable[[type[BaseCheck]], type[BaseCheck]]:
-    """Class decorator: make a check class constructible by its kind name (``create("redis", ...)``)."""
-
-    def decorate(cls: type[BaseCheck]) -> type[BaseCheck]:
-        if kind in _REGISTRY:
-            raise HealthConfigError(f"health check kind {kind!r} is registered twice")
-        cls.kind = kind
-        _REGISTRY[kind] = cls
-        return cls
-
-    return decorate
+# Kind name -> check class, imported when first used: ``import keel.health`` loads no client library.
+# Third-party checks need no entry: any object with the ``Check`` shape goes straight to ``Health.add``.
+CHECKS: Registry[type[BaseCheck]] = Registry(
+    "health check kind",
+    {
+        "sql": "keel.health.checks.sql:SqlCheck",
+        "mongodb": "keel.health.checks.mongodb:MongoCheck",
+        "redis": "keel.health.checks.redis:RedisCheck",
+        "gcs": "keel.health.checks.gcs:GcsCheck",
+        "openai": "keel.health.checks.providers:OpenAICheck",
+        "elevenlabs": "keel.health.checks.providers:ElevenLabsCheck",
+        "anthropic": "keel.health.checks.providers:AnthropicCheck",
+        "pinecone": "keel.health.checks.providers:PineconeCheck",
+        "sentry": "keel.health.checks.sentry:SentryConfigCheck",
+        "http": "keel.health.checks.http:HttpCheck",
+        "tcp": "keel.health.checks.tcp:TcpCheck",
+        "not_configured": "keel.health.checks.disabled:NotConfigured",
+    },
+)
 
 
 def kinds() -> tuple[str, ...]:
-    """The names of every registered check kind, sorted."""
-    _load_builtin()
-    return tuple(sorted(_REGISTRY))
+    """The names of every shipped check kind, sorted."""
+    return CHECKS.names
 
 
 def create(kind: str, **options: Any) -> Check:
     """Build a check by kind name; unknown names are refused with the list of known ones."""
-    _load_builtin()
     try:
-        factory = _REGISTRY[kind]
-    except KeyError:
-        raise HealthConfigError(
-            f"unknown health check kind {kind!r}; known kinds: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+        factory = CHECKS.load(kind)
+    except UnknownPlugin as exc:
+        raise HealthConfigError(str(exc)) from None
     try:
         return factory(**options)
     except TypeError as exc:
         raise HealthConfigError(f"health check kind {kind!r}: invalid options: {exc}") from None
-
-
-def _load_builtin() -> None:
-    import keel.health.checks  # noqa: F401  (registers the shipped check kinds)

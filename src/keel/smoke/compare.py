@@ -13,11 +13,25 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from keel.errors import ConfigError
+
+if TYPE_CHECKING:  # NumPy is the `stats` extra: imported when a comparison runs, so `keel smoke` needs none
+    import numpy as np
 
 # Above this many pairs the exact null distribution is replaced by its normal approximation.
 _EXACT_MAX_PAIRS = 400
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ModuleNotFoundError:
+        raise ConfigError(
+            "latency comparison needs NumPy, which is not installed: pip install 'keel[stats]'"
+        ) from None
+    return numpy
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,7 @@ class RatioEstimate:
 
 def _signed_rank_cdf(n: int) -> np.ndarray:
     """P(T+ <= t) for t = 0..n(n+1)/2 under the null hypothesis (no difference), exactly."""
+    np = _numpy()
     top = n * (n + 1) // 2
     dist = np.zeros(top + 1)
     dist[0] = 1.0
@@ -44,13 +59,14 @@ def _signed_rank_cdf(n: int) -> np.ndarray:
         shifted = np.zeros_like(dist)
         shifted[rank:] = dist[:-rank]
         dist = 0.5 * (dist + shifted)
-    return np.cumsum(dist)
+    return np.cumsum(dist)  # type: ignore[no-any-return]
 
 
 def _order_statistic(n: int, alpha: float) -> int:
     """The 1-based index k such that the k-th smallest Walsh average is a one-sided lower confidence bound
     at level 1 - alpha (the largest k with P(T+ <= k - 1) <= alpha)."""
     if n <= _EXACT_MAX_PAIRS:
+        np = _numpy()
         cdf = _signed_rank_cdf(n)
         below = np.nonzero(cdf <= alpha)[0]
         return int(below[-1]) + 1 if below.size else 1
@@ -70,6 +86,7 @@ def paired_ratio(
         raise ValueError("at least 5 pairs are needed for a confidence bound")
     if not 0.5 <= confidence < 1:
         raise ValueError("confidence must be within [0.5, 1)")
+    np = _numpy()
     c = np.asarray(candidate, dtype=float)
     b = np.asarray(baseline, dtype=float)
     if np.any(c <= 0) or np.any(b <= 0):

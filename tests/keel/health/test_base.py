@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from keel.health import base
-from keel.health.base import BaseCheck, Check, Status, create, kinds, register
+import keel.health
+from keel.health.base import CHECKS, BaseCheck, Check, Status, create, kinds
 from keel.health.checks import RedisCheck, TcpCheck
+from keel.health.checks.clients import require
 from keel.health.errors import HealthConfigError
 
 
@@ -35,7 +36,7 @@ def test_create_builds_a_check_by_kind() -> None:
 
 def test_create_refuses_unknown_kinds_naming_the_known_ones() -> None:
     with pytest.raises(
-        HealthConfigError, match=r"unknown health check kind 'cassandra'; known kinds: .*redis"
+        HealthConfigError, match=r"unknown health check kind 'cassandra' \(known: anthropic, .*redis, .*tcp\)"
     ):
         create("cassandra")
 
@@ -45,28 +46,27 @@ def test_create_refuses_bad_options() -> None:
         create("tcp", hostname="x")
 
 
-def test_register_refuses_a_kind_twice() -> None:
-    with pytest.raises(HealthConfigError, match="registered twice"):
+@pytest.mark.parametrize("kind", CHECKS.names)
+def test_every_registered_kind_names_a_check_class_that_carries_it(kind: str) -> None:
+    cls = CHECKS.load(kind)
+    assert issubclass(cls, BaseCheck)
+    assert cls.kind == kind
+    assert getattr(keel.health, cls.__name__) is cls  # exported from keel.health under its class name
 
-        @register("tcp")
-        class Again(BaseCheck):
-            pass
+
+def test_a_check_whose_client_library_is_missing_is_refused_naming_the_extra() -> None:
+    with pytest.raises(
+        HealthConfigError,
+        match=r"the cassandra health check needs the Python package 'keel_no_such_client', which is not "
+        r"installed: pip install 'keel\[cassandra\]'",
+    ):
+        require("keel_no_such_client", check="cassandra", extra="cassandra")
+    require("yaml", check="any", extra="none")  # installed: no error
 
 
-def test_register_sets_the_kind_and_adds_to_the_registry() -> None:
-    @register("test-only-kind")
-    class Custom(BaseCheck):
-        def __init__(self, name: str = "custom") -> None:
-            self.name = name
-
-    try:
-        assert Custom.kind == "test-only-kind"
-        made = create("test-only-kind", name="mine")
-        assert isinstance(made, Custom)
-        assert made.name == "mine"
-        assert list(made.secrets()) == []
-    finally:
-        del base._REGISTRY["test-only-kind"]
+def test_unknown_names_are_attribute_errors() -> None:
+    with pytest.raises(AttributeError, match="CassandraCheck"):
+        _ = keel.health.CassandraCheck
 
 
 async def test_base_check_defaults() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
 
 
-@register("not_configured")
 class NotConfigured(BaseCheck):
     """Stands in for a check whose settings are missing, and says why."""
+
+    kind = "not_configured"
 
     def __init__(
         self, name: str, reason: str, *, allowed: bool = True, component_type: str = "component"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
 from keel.health.checks.blocking import BlockingCall
+from keel.health.checks.clients import require
 
 
 def _default_client(project: str | None) -> Any:
@@ -15,9 +16,10 @@ def _default_client(project: str | None) -> Any:
     return Client(project=project)
 
 
-@register("gcs")
 class GcsCheck(BaseCheck):
     """``get_bucket`` in a worker thread: 404 fails, 401/403 is a configuration fault."""
+
+    kind = "gcs"
 
     component_type = "datastore"
 
@@ -32,6 +34,8 @@ class GcsCheck(BaseCheck):
     ) -> None:
         if not bucket:
             raise ValueError("a GCS check needs a bucket name")
+        if client_factory is None:
+            require("google.cloud.storage", check="gcs", extra="gcp")
         self.name = name
         self.bucket = bucket
         self.project = project

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import httpx
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
 from keel.health.sanitize import url_secrets
 
 
@@ -49,9 +49,10 @@ class HttpProbe(BaseCheck):
             await client.aclose()
 
 
-@register("http")
 class HttpCheck(HttpProbe):
     """GET a URL; healthy when the status is in ``accepted`` (default 2xx and 3xx)."""
+
+    kind = "http"
 
     def __init__(
         self,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
+from keel.health.checks.clients import require
 from keel.health.sanitize import url_secrets
 
 
@@ -27,13 +28,15 @@ def _reason(text: str) -> str:
     return "no server available"
 
 
-@register("mongodb")
 class MongoCheck(BaseCheck):
     """``admin.command('ping')`` on one long-lived async client."""
+
+    kind = "mongodb"
 
     component_type = "datastore"
 
     def __init__(self, url: str, *, name: str = "mongodb", server_selection_timeout: float = 2.0) -> None:
+        require("pymongo", check="mongodb", extra="mongodb")
         self.name = name
         self.url = url
         self.server_selection_timeout = server_selection_timeout

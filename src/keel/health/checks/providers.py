@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from keel.health.base import Observation, Outcome, register
+from keel.health.base import Observation, Outcome
 from keel.health.checks.http import HttpProbe, classify
 
 
@@ -48,9 +48,10 @@ class ProviderCheck(HttpProbe):
         return (self.api_key,)
 
 
-@register("openai")
 class OpenAICheck(ProviderCheck):
     """OpenAI: list models (GET /v1/models), free of charge."""
+
+    kind = "openai"
 
     default_base_url = "https://api.openai.com"
     path = "/v1/models"
@@ -59,9 +60,10 @@ class OpenAICheck(ProviderCheck):
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-@register("elevenlabs")
 class ElevenLabsCheck(ProviderCheck):
     """ElevenLabs: the account's user record (GET /v1/user), free of charge."""
+
+    kind = "elevenlabs"
 
     default_base_url = "https://api.elevenlabs.io"
     path = "/v1/user"
@@ -70,9 +72,10 @@ class ElevenLabsCheck(ProviderCheck):
         return {"xi-api-key": self.api_key}
 
 
-@register("anthropic")
 class AnthropicCheck(ProviderCheck):
     """Anthropic: list models (GET /v1/models), free of charge."""
+
+    kind = "anthropic"
 
     default_base_url = "https://api.anthropic.com"
     path = "/v1/models"
@@ -81,9 +84,10 @@ class AnthropicCheck(ProviderCheck):
         return {"x-api-key": self.api_key, "anthropic-version": "2023-06-01"}
 
 
-@register("pinecone")
 class PineconeCheck(ProviderCheck):
     """Pinecone: list indexes (GET /indexes) and, when an index is named, require it to exist."""
+
+    kind = "pinecone"
 
     default_base_url = "https://api.pinecone.io"
     path = "/indexes"

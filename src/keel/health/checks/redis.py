@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
+from keel.health.checks.clients import require
 from keel.health.sanitize import url_secrets
 
 
-@register("redis")
 class RedisCheck(BaseCheck):
     """``PING`` on one pooled client; connect and socket timeouts follow the check's budget."""
+
+    kind = "redis"
 
     component_type = "datastore"
 
     def __init__(self, url: str, *, name: str = "redis", socket_timeout: float = 2.0) -> None:
+        require("redis", check="redis", extra="redis")
         self.name = name
         self.url = url
         self.socket_timeout = socket_timeout

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
+from keel.health.checks.clients import require
 from keel.health.sanitize import url_secrets
 
 
-@register("sentry")
 class SentryConfigCheck(BaseCheck):
     """Validates what sentry-sdk would be initialised with; a bad DSN silently drops every error report."""
 
+    kind = "sentry"
+
     def __init__(self, dsn: str, *, traces_sample_rate: float | None = None, name: str = "sentry") -> None:
+        require("sentry_sdk", check="sentry", extra="sentry")
         self.name = name
         self.dsn = dsn
         self.traces_sample_rate = traces_sample_rate

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
+from keel.health.checks.clients import require
 from keel.health.sanitize import url_secrets
 
+if TYPE_CHECKING:  # SQLAlchemy is the `sql` extra, imported when a check is built
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-@register("sql")
+
 class SqlCheck(BaseCheck):
     """Runs ``SELECT 1`` on a pooled connection of the service's own engine (or one built from a URL)."""
+
+    kind = "sql"
 
     component_type = "datastore"
 
@@ -27,6 +30,9 @@ class SqlCheck(BaseCheck):
     ) -> None:
         if (engine is None) == (url is None):
             raise TypeError("give exactly one of engine or url")
+        require("sqlalchemy", check="sql", extra="sql")
+        from sqlalchemy import text
+
         self.name = name
         self._engine_source = engine
         self._url = url
@@ -35,6 +41,8 @@ class SqlCheck(BaseCheck):
 
     @property
     def engine(self) -> AsyncEngine:
+        from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
         source = self._engine_source
         if isinstance(source, AsyncEngine):
             return source

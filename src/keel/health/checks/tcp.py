@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from keel.health.base import BaseCheck, Observation, Outcome, register
+from keel.health.base import BaseCheck, Observation, Outcome
 
 
-@register("tcp")
 class TcpCheck(BaseCheck):
     """Healthy when the port accepts (and, with ``expect``, answers as expected)."""
+
+    kind = "tcp"
 
     def __init__(
         self,
