@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -156,3 +157,31 @@ def test_bad_service_settings_exit_2_once_not_per_worker(tmp_path: Path) -> None
     assert proc.returncode == 2
     assert err.decode().count("SECRET_KEY: required when ENVIRONMENT=production") == 1
     assert b"Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_several_workers_migrate_one_fresh_postgres_database(tmp_path: Path, postgres_server: Any) -> None:
+    """Each worker runs the start-up migrations: on an empty database they race, and every worker still ends
+    ready on one schema (the loser's attempt fails and the start-up loop retries it)."""
+    url = postgres_server.create_database("t_container_race")
+    proc, base = _start(tmp_path, WEB_CONCURRENCY="3", DATABASE_URL=url)
+    try:
+        _wait_ready(proc, base, deadline=120.0)
+        # readiness of every worker: one connection per request, spread by the kernel over the workers
+        for _ in range(30):
+            assert (
+                httpx.get(base + "/health/ready", timeout=5, headers={"connection": "close"}).status_code
+                == 200
+            )
+        assert httpx.get(base + "/api/v1/content", timeout=5).status_code == 200
+        versions = postgres_server.psql("SELECT count(*) FROM alembic_version", database="t_container_race")
+        assert versions.strip() == "1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
