@@ -218,6 +218,8 @@ def test_production_requires_a_staging_promotion_when_keel_yaml_says_so() -> Non
     assert production["jobs"]["deploy"]["needs"] == "verify"
     release = next(s for s in production["jobs"]["deploy"]["steps"] if s.get("uses") == "./")
     assert release["with"]["image"] == "${{ needs.verify.outputs.image }}"
+    # the canary path the production workflow names: keel.yaml's strategy, judged at every step
+    assert [step.weight for step in load_spec(ROOT / "keel.yaml").strategy.steps()] == [10, 50, 100]
     assert set(production["on"]) == {"push", "workflow_dispatch"}
     assert production["on"]["push"] == {"tags": ["v*"]}
     assert staging["on"]["push"] == {"branches": ["main"]}
