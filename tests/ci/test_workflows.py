@@ -233,3 +233,37 @@ def test_ci_runs_the_readme_test_command_and_the_security_scan() -> None:
     security = "\n".join(s.get("run", "") + str(s.get("uses", "")) for s in ci["jobs"]["security"]["steps"])
     assert "bandit" in security and "pip-audit" in security and "requirements.lock" in security
     assert "aquasecurity/trivy-action@" in security
+
+
+# --- action.yml: the checks actionlint does not make on action metadata --------------------------------------
+
+
+def test_the_action_metadata_is_complete() -> None:
+    action = load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    ids = {step.get("id") for step in action["runs"]["steps"]}
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step.get("shell") == "bash", f"composite run steps need a shell: {step.get('name')}"
+        for value in (step.get("env") or {}).values():
+            for ref in re.findall(r"inputs\.([\w-]+)", str(value)):
+                assert ref in action["inputs"], ref
+    for name, output in action["outputs"].items():
+        step_id = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", output["value"])
+        assert step_id and step_id.group(1) in ids, f"output {name}: {output['value']}"
+    assert {"revision", "outcome", "rolled-back"} <= set(action["outputs"])
+    assert {"environment", "image", "keel-file", "version", "args"} <= set(action["inputs"])
+
+
+def test_workflows_give_the_action_only_inputs_it_has() -> None:
+    inputs = load(ACTION)["inputs"]
+    required = {name for name, spec in inputs.items() if spec.get("required")}
+    used = 0
+    for workflow in WORKFLOWS:
+        for _, step in steps(workflow):
+            if step.get("uses") == "./":
+                used += 1
+                given = set(step.get("with") or {})
+                assert given <= set(inputs), f"{workflow.name}: unknown inputs {given - set(inputs)}"
+                assert required <= given, f"{workflow.name}: missing {required - given}"
+    assert used == 2
