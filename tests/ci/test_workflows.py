@@ -105,6 +105,12 @@ def test_shellcheck_finds_no_problem_in_any_run_script(tmp_path: Path) -> None:
     assert not failures, "\n".join(failures)
 
 
+def test_shellcheck_finds_no_problem_in_the_ci_script() -> None:
+    require("shellcheck", shutil.which("shellcheck"), "apt-get install shellcheck")
+    out = subprocess.run(["shellcheck", str(ROOT / ".ci" / "run")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout
+
+
 # --- every keel invocation parses against the real CLI ------------------------------------------------------
 
 
