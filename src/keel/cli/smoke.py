@@ -17,12 +17,11 @@ configuration error. With --compare BASE_URL, compare the suite's latency checks
 def smoke(
     url: str = typer.Argument(..., envvar="KEEL_SMOKE_URL", help="Base URL of the revision under test."),
     suite_file: Path = typer.Option(
-        Path("smoke.yaml"), "--suite", "-s", envvar="KEEL_SMOKE_SUITE", help="The suite file."
+        Path("smoke.yaml"), "--suite", "-f", envvar="KEEL_SMOKE_SUITE", help="The suite file."
     ),
     output_format: str = typer.Option(
         "table",
         "--format",
-        "-f",
         envvar="KEEL_SMOKE_FORMAT",
         help="Report format: table, json, junit, markdown.",
     ),

@@ -96,7 +96,7 @@ def test_a_failed_check_exits_1_and_says_which(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = keel(monkeypatch, capsys, "smoke", server.url, "-s", str(suites / "bad.yaml"))
+    code, out, err = keel(monkeypatch, capsys, "smoke", server.url, "-f", str(suites / "bad.yaml"))
     assert code == 1
     assert "wrong_status: expected status 200, got 503" in out
     assert "smoke suite smoke FAILED" in err and "1 passed, 1 failed" in err
@@ -179,14 +179,14 @@ def test_group_without_auth_checks_signs_in_nowhere(
     path = suites / "groups.yaml"
     path.write_text(GROUPS)
     code, out, err = keel(
-        monkeypatch, capsys, "smoke", server.url, "-s", str(path), "-g", "public", "-f", "json"
+        monkeypatch, capsys, "smoke", server.url, "-f", str(path), "-g", "public", "--format", "json"
     )
     assert code == 0, err
     assert [c["check"] for c in json.loads(out)["checks"]] == ["public/ok"]
     assert [r.path for r in server.seen] == ["/ok"]  # no sign-in, no clean-up of a sign-in
 
     code, out, err = keel(
-        monkeypatch, capsys, "smoke", server.url, "-s", str(path), "-g", "account", "-f", "json"
+        monkeypatch, capsys, "smoke", server.url, "-f", str(path), "-g", "account", "--format", "json"
     )
     assert code == 0, err
     checks = [c["check"] for c in json.loads(out)["checks"]]
@@ -221,9 +221,9 @@ def test_report_files(
         capsys,
         "smoke",
         server.url,
-        "-s",
-        str(suites / "bad.yaml"),
         "-f",
+        str(suites / "bad.yaml"),
+        "--format",
         "junit",
         "-o",
         str(junit),
@@ -238,9 +238,9 @@ def test_report_files(
         capsys,
         "smoke",
         server.url,
-        "-s",
-        str(suites / "good.yaml"),
         "-f",
+        str(suites / "good.yaml"),
+        "--format",
         "markdown",
         "-o",
         str(markdown),
@@ -256,7 +256,7 @@ def test_markdown_to_stdout_is_verbatim(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, _err = keel(
-        monkeypatch, capsys, "smoke", server.url, "-s", str(suites / "bad.yaml"), "-f", "markdown"
+        monkeypatch, capsys, "smoke", server.url, "-f", str(suites / "bad.yaml"), "--format", "markdown"
     )
     assert code == 1
     assert "| ❌ | broken/down | `GET /status/503` | wrong_status: expected status 200, got 503 |" in out
@@ -271,13 +271,13 @@ def test_compare_mode(
             capsys,
             "smoke",
             candidate.url,
-            "-s",
+            "-f",
             str(suites / "good.yaml"),
             "--compare",
             baseline.url,
             "--margin",
             "50%",
-            "-f",
+            "--format",
             "json",
         )
     assert code == 0, err
