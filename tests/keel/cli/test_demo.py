@@ -127,3 +127,29 @@ def test_markdown_format_prints_markdown_like_keel_deploy(
         assert markdown(release) in out
     assert "synthetic traffic: 80 requests" in out.lower()
     assert not set(out) & set("┃━│─┏┗╇")  # no box drawing: this is not the terminal table
+
+
+@pytest.mark.slow
+def test_the_real_demo_with_a_short_hold(tmp_path: Path) -> None:
+    """keel demo itself, as the README's quickstart runs it (shorter holds): the Bayit+ API on the local
+    platform, synthetic traffic, a good release promoted and a faulty one rolled back by the analysis."""
+    import json
+    import subprocess
+
+    from tests.keel.cli.releases import KEEL
+
+    proc = subprocess.run(
+        [KEEL, "demo", "--hold", "6", "--rate", "30", "--format", "json", "--dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=280, stdin=subprocess.DEVNULL,
+        env={**__import__("os").environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["schema"] == "keel.demo/v1" and result["exit_code"] == 0
+    first, good, faulty = result["releases"]
+    assert first["phase"] == "promoted" and first["first_deploy"]
+    assert good["phase"] == "promoted" and [p["weight"] for p in good["traffic"]] == [0, 10, 50, 100]
+    assert faulty["phase"] == "rolled_back" and faulty["failed_by"] == "analysis"
+    assert faulty["rollback"]["verified"] and faulty["rollback"]["target"] == good["revision"]
+    assert result["traffic"]["requests"] > 0
+    assert not (tmp_path / "demo" / ".keel" / "demo" / "daemon.json").exists()  # stopped when done

@@ -195,7 +195,7 @@ async def test_a_dependency_that_never_answers_cannot_hold_deep_past_its_deadlin
                 elapsed = time.monotonic() - started
                 assert r.status_code == 200  # the hanging dependency is optional
                 assert r.json()["summary"]["degraded"] == 1
-                assert elapsed <= deadline + 0.05, elapsed
+                assert elapsed <= deadline + 2.0, elapsed  # not the check's 30 s (slack: loaded machines)
             r = await client.get(f"{url}/health/live")
             assert r.status_code == 200
 
