@@ -48,6 +48,12 @@ def deploy(
     resume: bool = typer.Option(
         False, "--resume", envvar="KEEL_RESUME", help="Continue an interrupted rollout."
     ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        envvar="KEEL_DRY_RUN",
+        help="Print the plan (platform calls, gates, steps); change nothing.",
+    ),
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     from keel.cli.progress import RolloutView
@@ -60,6 +66,15 @@ def deploy(
     values = parse_assignments(set_env, "--set")
     if resume and (values or image):
         raise ConfigError("--resume continues the recorded rollout: --set and --image cannot change it")
+    if dry_run:
+        from keel.cli.reports import show_plan
+
+        show_plan(
+            term,
+            asyncio.run(Release(spec, env).plan_deploy(revision_env=values, image=image or None)),
+            output_format,
+        )
+        return
     view = RolloutView(term, live=output_format is OutputFormat.table)
     release = Release(spec, env, observer=view, handle_signals=True)
     term.info(f"{'resuming the rollout' if resume else 'releasing'} in {env}")

@@ -10,6 +10,7 @@ from keel.cli.terminal import OutputFormat, Terminal
 
 if TYPE_CHECKING:
     from keel.output import Report
+    from keel.rollout.plan import DeployPlan
     from keel.rollout.report import RolloutReport
 
 
@@ -77,3 +78,25 @@ def show_rollout(term: Terminal, report: RolloutReport, fmt: OutputFormat) -> No
         from keel.cli.charts import release_charts
 
         term.print(release_charts(report.to_json(), width=min(term.out.width, 100)))
+
+
+def show_plan(term: Terminal, plan: DeployPlan, fmt: OutputFormat) -> None:
+    """``keel deploy --dry-run``: the operations in order, then the notes."""
+    if emit(term, plan, fmt):
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from keel.rollout.report import split_text
+
+    now = split_text(plan.traffic) if plan.traffic is not None else "unknown"
+    term.print(
+        f"dry run: {plan.service} to {plan.environment} ({plan.platform}): new revision {plan.revision}; "
+        f"serving now: {escape(now)}"
+    )
+    table = Table("#", "operation", "detail", "when")
+    for i, call in enumerate(plan.calls, 1):
+        table.add_row(str(i), call.operation, escape(call.detail), escape(call.when))
+    term.print(table)
+    for note in plan.notes:
+        term.print(f"note: {escape(note)}")

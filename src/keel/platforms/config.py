@@ -27,12 +27,14 @@ class PlatformConfig(BaseModel):
 @dataclass(frozen=True)
 class PlatformContext:
     """What the spec knows beyond the environment's own settings. ``state_dir`` is the project's ``.keel``
-    directory (a platform keeps its files under ``<state_dir>/<environment>/``)."""
+    directory (a platform keeps its files under ``<state_dir>/<environment>/``). ``read_only``: the caller only
+    reads (a dry run): the platform must start nothing."""
 
     service: str
     environment: str
     state_dir: Path
     probes: Probes = field(default_factory=Probes)
+    read_only: bool = False
 
 
 class PlatformAdapter(Protocol):

@@ -20,12 +20,13 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from keel.errors import ConfigError
+from keel.errors import ConfigError, KeelError
 from keel.notify.base import Event
 from keel.rollout.errors import RolloutError
 from keel.rollout.guards import EnvironmentLock, Owner, this_process
 from keel.rollout.phases import Kind, Phase
-from keel.rollout.report import EnvironmentStatus, RollbackPlan, RolloutReport, build_report
+from keel.rollout.plan import DeployPlan
+from keel.rollout.report import EnvironmentStatus, RollbackPlan, RolloutReport, build_report, split_text
 from keel.rollout.state import Rollout, random_token
 from keel.types import Clock, Sleeper
 
@@ -148,6 +149,77 @@ class Release:
                 with suppress(Exception):
                     await preload
             return await self._finish(session, final)
+
+    async def plan_deploy(
+        self, *, revision_env: Mapping[str, str] | None = None, image: str | None = None
+    ) -> DeployPlan:
+        """What ``deploy()`` would do, changing nothing (no lock, no record, nothing started): the platform
+        calls in order, the gates and the steps, read against the traffic on the platform now."""
+        from keel.platforms.config import PlatformContext
+        from keel.platforms.registry import create_platform
+        from keel.rollout.plan import deploy_calls
+        from keel.rollout.wiring import state_dir
+        from keel.store import Store
+
+        spec, env = self.spec, self.environment
+        config = spec.environment(env)
+        notes: list[str] = []
+        traffic: dict[str, int] | None = None
+        error: str | None = None
+        if self._wiring is not None:
+            platform = self._wiring.platform
+        else:
+            context = PlatformContext(spec.service, env, state_dir(spec), spec.probes, read_only=True)
+            platform = create_platform(config, context)
+        try:
+            traffic = dict((await platform.traffic()).weights)
+        except KeelError as exc:
+            error = str(exc)
+            notes.append(f"the platform could not be read ({error}): the plan assumes nothing serves yet")
+        serving = next((name for name, weight in (traffic or {}).items() if weight == 100), None)
+        if traffic and serving is None:
+            notes.append(
+                f"traffic is split ({split_text(traffic)}): the release would be refused; keel rollback first"
+            )
+        sequence = 1
+        store_file = state_dir(spec) / "keel.db"
+        if self._wiring is not None or store_file.is_file():
+            store = self._wiring.store if self._wiring is not None else Store(store_file)
+            try:
+                sequence = store.count_rollouts(env) + 1
+                active = store.active_rollout(env)
+                if active is not None:
+                    notes.append(
+                        f"rollout {active.id} did not finish: the release would be refused (exit 3) until "
+                        "keel deploy --resume or keel rollback"
+                    )
+            finally:
+                if self._wiring is None:
+                    store.close()
+        revision = f"{spec.service}-{sequence:05d}-<id>"
+        gate = spec.gates.health
+        smoke_file = spec.smoke_file()
+        if smoke_file is not None:
+            smoke = f"smoke suite {smoke_file.name} against the revision's own URL"
+        elif spec.gates.smoke is not None:
+            smoke = f"{len(spec.gates.smoke.checks)} HTTP expectations against the revision's own URL"
+        else:
+            smoke = "none configured"
+        steps = tuple((s.weight, s.hold) for s in spec.strategy.steps())
+        policy = spec.rollback
+        calls = deploy_calls(
+            revision=revision, serving=serving, steps=steps,
+            health=f"GET {gate.path} on the revision's URL until {gate.passes} passes in a row, within "
+            f"{gate.deadline:g}s",
+            smoke=smoke,
+            rollback_probe=f"{policy.passes} passes of {gate.path} within {policy.deadline:g}s",
+        )  # fmt: skip
+        return DeployPlan(
+            service=spec.service, environment=env, platform=config.platform, revision=revision, serving=serving,
+            traffic=traffic, calls=calls, notes=tuple(notes), platform_error=error,
+            revision_env=tuple(sorted(revision_env or {})), image=image,
+            analysis=tuple({"step": i + 1, "weight": w, "hold_s": h} for i, (w, h) in enumerate(steps) if h > 0),
+        )  # fmt: skip
 
     async def plan_rollback(
         self, *, steps_back: int | None = None, revision: str | None = None

@@ -242,3 +242,30 @@ async def test_a_canary_released_from_python_end_to_end(tmp_path: Path) -> None:
     finally:
         await local_platform(spec, "local", auto_start=False).stop()
         await asyncio.sleep(0)
+
+
+async def test_plan_deploy_lists_the_calls_and_changes_nothing(rig: Rig, tmp_path: Path) -> None:
+    plan = await release(rig, tmp_path).plan_deploy(revision_env={"SECRET_KEY": "hunter2"}, image="img:2")
+    assert plan.serving == OLD and plan.traffic == {OLD: 100}
+    operations = [c.operation for c in plan.calls]
+    assert operations == ["deploy", "health gate", "smoke gate", "set traffic", "set traffic", "set traffic",
+                          "rollback", "promote"]  # fmt: skip
+    assert plan.calls[3].detail == "svc-00000-old 90%, svc-00001-<id> 10%; hold 60s with analysis"
+    data = plan.to_json()
+    assert data["revision_env"] == ["SECRET_KEY"] and "hunter2" not in str(data) + plan.to_markdown()
+    assert rig.store.rollouts("test") == [] and await rig.platform.revisions() == [
+        r for r in await rig.platform.revisions() if r.name == OLD
+    ]
+
+
+def test_dry_run_of_the_cli_starts_and_writes_nothing(tmp_path: Path) -> None:
+    import json
+
+    from tests.keel.cli.releases import keel
+
+    write_spec(tmp_path, free_port(), "canary")
+    proc = keel("deploy", "--dry-run", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["schema"] == "keel.plan/v1" and plan["calls"][0]["operation"] == "deploy"
+    assert not (tmp_path / ".keel").exists()

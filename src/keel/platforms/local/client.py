@@ -77,7 +77,7 @@ class LocalPlatform:
             state_dir=context.state_dir / context.environment,
             env=config.env,
             host=config.host,
-            auto_start=auto_start,
+            auto_start=auto_start and not context.read_only,
         )
 
     def __init__(
