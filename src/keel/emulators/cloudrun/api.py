@@ -396,9 +396,6 @@ class CloudRunApi:
         if referenced:
             raise ApiError(400, "FAILED_PRECONDITION", f"Revision '{short}' is referenced by a traffic target "
                            "of its service; remove it from the traffic first.")  # fmt: skip
-        if entry.service.latest_created_revision == revision.name:
-            raise ApiError(400, "FAILED_PRECONDITION", f"Revision '{short}' is the service's latest created "
-                           "revision and cannot be deleted.")  # fmt: skip
         await self.runtime.stop(short)
         del entry.revisions[short]
         revision.delete_time = _now()
