@@ -19,7 +19,7 @@ async def test_a_window_inside_the_ingestion_delay_is_incomplete_and_nothing_is_
     fake = FakeMonitoring({"r": Revision({"2xx": 100}, [100] + [0] * 21)})
     with serve(fake) as client:
         source = CloudMonitoringSource(SPEC, client=client, clock=lambda: NOW)
-        with pytest.raises(WindowIncomplete, match="not complete yet .* up to 180s late"):
+        with pytest.raises(WindowIncomplete, match=r"not complete yet .* up to 180s late"):
             await source.window("r", NOW - 120, NOW)
         assert fake.requests == []
         assert issubclass(WindowIncomplete, AnalysisError)  # the engine's look is then inconclusive

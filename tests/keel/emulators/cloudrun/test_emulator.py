@@ -102,7 +102,8 @@ async def test_the_adapter_deploys_splits_and_removes_on_the_emulator(emulator: 
     split = await platform.set_traffic({"web-00001-aaa": 90, "web-00002-bbb": 10})
     assert split.weights == {"web-00001-aaa": 90, "web-00002-bbb": 10}
     service = client(emulator).get_service(name=f"{PARENT}/services/web")
-    seen = {httpx.get(service.uri).text for _ in range(200)}
+    with httpx.Client(trust_env=False) as http:
+        seen = {http.get(service.uri).text for _ in range(200)}
     assert seen == {"web-00001-aaa", "web-00002-bbb"}
     with pytest.raises(Exception, match="still has traffic"):
         await platform.remove("web-00002-bbb")
