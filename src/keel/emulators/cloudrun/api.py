@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,6 +118,9 @@ class CloudRunApi:
         self.services: dict[str, Entry] = {}  # full service name -> entry
         self.operations: dict[str, Operation] = {}
         self._ids = itertools.count(1)
+        # (epoch seconds, service, event, detail): updates received and splits put in effect, for benchmarks
+        # and for users rehearsing a release (how long from keel's request to the routers' switch).
+        self.events: list[tuple[float, str, str, dict[str, int]]] = []
 
     # -- services --------------------------------------------------------------------------------------------
     def entry(self, name: str) -> Entry:
@@ -153,6 +157,7 @@ class CloudRunApi:
     async def update_service(
         self, body: run_v2.Service, mask: tuple[str, ...], allow_missing: bool
     ) -> Operation:
+        self.events.append((time.time(), _short(body.name), "update:" + ",".join(mask or ("*",)), {}))
         entry = self.services.get(body.name)
         if entry is None:
             if allow_missing:
@@ -308,6 +313,7 @@ class CloudRunApi:
                 for t in service.traffic if t.tag
             }  # fmt: skip
             urls = await self.runtime.route(_short(service.name), weights, tags)
+            self.events.append((time.time(), _short(service.name), "routed", dict(weights)))
             service.traffic_statuses = [
                 run_v2.TrafficTargetStatus(
                     type_=t.type_,
