@@ -248,6 +248,9 @@ class CloudRunPlatform:
             if any(t.tag == tag for t in service.traffic):
                 raise CloudRunError(f"{self.where}: deploy: tag {tag} is already in use")
             kept = tpl.current_explicit(service, names)
+            note = tpl.pinned_elsewhere(service, names)
+            if note:
+                log.warning("%s: %s", self.where, note)
             traffic = tpl.targets(service.traffic, kept, names)
             traffic.append(run_v2.TrafficTarget(type_=tpl.REVISION, revision=cloud_name, percent=0, tag=tag))
             body = run_v2.Service(
@@ -258,24 +261,14 @@ class CloudRunPlatform:
         operation = self._retrying("deploy (update service)", attempt)
         try:
             self._wait(f"deploy revision {cloud_name}", operation)
-        except CloudRunError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, gexc.GoogleAPICallError) or cause is None:
-                failed = self._find(spec.name)  # a revision that failed to start: the health gate says why
-                if failed is not None:
-                    return failed
-            raise
         except gexc.GoogleAPICallError as exc:
+            # The operation failed. A revision that exists failed to start: return it FAILED with Cloud Run's
+            # reason (its Ready condition), so the health gate fails at once and says why.
             failed = self._find(spec.name)
-            if failed is not None and failed.state is not RevisionState.RUNNING:
-                return (
-                    failed
-                    if failed.detail
-                    else Revision(
-                        failed.name, failed.url, failed.created, RevisionState.FAILED, exc.message or str(exc)
-                    )
-                )
-            raise self._error(f"deploy revision {cloud_name}", exc) from exc
+            if failed is None or failed.state is RevisionState.RUNNING:
+                raise self._error(f"deploy revision {cloud_name}", exc) from exc
+            detail = failed.detail if failed.state is RevisionState.FAILED else (exc.message or str(exc))
+            return Revision(failed.name, failed.url, failed.created, RevisionState.FAILED, detail)
         found = self._find(spec.name)
         if found is None:
             raise CloudRunError(f"{self.where}: deploy: revision {cloud_name} is not listed after the update")

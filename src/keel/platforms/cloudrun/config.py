@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from keel.durations import Duration
 from keel.platforms.config import PlatformConfig
@@ -61,7 +61,7 @@ class CloudRunConfig(PlatformConfig):
     service: str = Field(min_length=1)
     image: str | None = None
     secrets: dict[str, str] = Field(default_factory=dict)
-    uses: tuple[Literal["gcs"], ...] = ()
+    uses: tuple[Literal["gcs"], ...] = Field(default=(), validate_default=True)
     optional_unconfigured: tuple[str, ...] = ()
     require_staging_verification: bool = False
     cpu: str | None = None
@@ -111,6 +111,23 @@ class CloudRunConfig(PlatformConfig):
                 )
         return value
 
+    @field_validator("uses")
+    @classmethod
+    def _uses_need(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        env: dict[str, str] = info.data.get("env") or {}
+        secrets: dict[str, str] = info.data.get("secrets") or {}
+        uses = set(value)
+        if env.get("STORAGE_TYPE") == "gcs":
+            uses.add("gcs")
+        for use in sorted(uses):
+            for key in USES_REQUIRE[use]:
+                if not env.get(key) and key not in secrets:
+                    raise ValueError(
+                        f"{key}: this service stores media in GCS (uses: [{use}]) but {key} is set neither in "
+                        "env nor in secrets; refusing to deploy a revision without its bucket"
+                    )
+        return value
+
     @field_validator("memory")
     @classmethod
     def _memory(cls, value: str | None) -> str | None:
@@ -150,14 +167,4 @@ class CloudRunConfig(PlatformConfig):
             raise ValueError(
                 f"min_instances ({self.min_instances}) exceeds max_instances ({self.max_instances})"
             )
-        uses = set(self.uses)
-        if self.env.get("STORAGE_TYPE") == "gcs":
-            uses.add("gcs")
-        for use in sorted(uses):
-            for key in USES_REQUIRE[use]:
-                if not self.env.get(key) and key not in self.secrets:
-                    raise ValueError(
-                        f"{key}: this service stores media in GCS (uses: [{use}]) but {key} is set neither in "
-                        "env nor in secrets; refusing to deploy a revision without its bucket"
-                    )
         return self

@@ -180,6 +180,24 @@ def pinned_to_latest(service: run_v2.Service, names: Names) -> str:
     )
 
 
+def pinned_elsewhere(service: run_v2.Service, names: Names) -> str:
+    """When the newest revision (made outside keel: no keel tag) serves nothing because traffic is pinned to
+    older ones (what ``gcloud run deploy --no-traffic`` leaves), say so: keel keeps that split as the
+    baseline, it does not promote or drop the unreleased revision."""
+    latest = service.latest_created_revision.rsplit("/", 1)[-1]
+    if not latest:
+        return ""
+    serving = {t.revision for t in service.traffic if t.percent > 0}
+    tagged = {t.revision for t in service.traffic if t.tag.startswith(TAG_PREFIX)}
+    if latest in serving or latest in tagged:
+        return ""
+    pinned = ", ".join(sorted(names.from_cloud(r) for r in serving if r))
+    return (
+        f"traffic is pinned to {pinned}; the newest revision {latest} was created outside keel and serves "
+        "nothing: the split is kept as it is"
+    )
+
+
 def split(statuses: Any, latest_ready: str, names: Names) -> dict[str, int]:
     """The split in effect from ``traffic_statuses`` (LATEST resolved to the latest ready revision), keel
     names, revisions with 0 % left out."""

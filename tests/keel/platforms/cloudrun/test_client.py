@@ -190,3 +190,23 @@ def test_the_emulator_variable_is_honoured_only_on_loopback() -> None:
     local = CloudRunPlatform(config, environ={"CLOUD_RUN_EMULATOR_HOST": "127.0.0.1:8080"})
     assert local.endpoint() == ("http://127.0.0.1:8080", True)
     assert CloudRunPlatform(config, environ={}).endpoint() == (None, False)
+
+
+async def test_traffic_pinned_to_an_older_revision_is_explained_and_kept(
+    fake: FakeAdmin, caplog: pytest.LogCaptureFixture
+) -> None:
+    pinned = service()
+    pinned["latestCreatedRevision"] = (
+        f"{SERVICE}/revisions/bayit-plus-backend-00003-gcl"  # gcloud --no-traffic
+    )
+    fake.on("GET", V2, (200, pinned), (200, deployed()))
+    fake.on("PATCH", V2, (200, done(deployed())))
+    fake.on("GET", f"{V2}/revisions", (200, {"revisions": [revision(NEW)]}))
+    await platform(fake).deploy(RevisionSpec(NEW))
+    assert "traffic is pinned to bayit-plus-backend-00001-abc" in caplog.text
+    assert "bayit-plus-backend-00003-gcl was created outside keel" in caplog.text
+    (_, _, body), = fake.calls("PATCH")  # fmt: skip
+    assert {t["revision"]: t.get("percent", 0) for t in body["traffic"]} == {
+        "bayit-plus-backend-00001-abc": 100,
+        NEW: 0,
+    }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from keel.platforms.cloudrun import CloudRunConfig
+from keel.spec import load_spec
+from keel.yamlfile import SpecError
 
 BASE = {
     "platform": "cloudrun",
@@ -54,3 +57,23 @@ def test_secret_references_are_checked_and_never_echoed() -> None:
 def test_bad_settings_are_refused_with_a_clear_message(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         load(**settings)
+
+
+def test_keel_yaml_names_file_line_and_key_of_a_missing_bucket(tmp_path: Path) -> None:
+    spec = tmp_path / "keel.yaml"
+    spec.write_text(
+        "service: bayit-plus-backend\n"
+        "environments:\n"
+        "  production:\n"
+        "    platform: cloudrun\n"
+        "    project: bayit-plus\n"
+        "    region: us-east1\n"
+        "    service: bayit-plus-backend\n"
+        "    uses: [gcs]\n"
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    (problem,) = [str(p) for p in err.value.problems]
+    assert problem.startswith(
+        f"{spec}:8: environments.production.uses: GCS_BUCKET_NAME: this service stores media"
+    )
