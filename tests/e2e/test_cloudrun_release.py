@@ -124,8 +124,40 @@ def test_three_hundred_ms_of_added_latency_is_rolled_back(project: Project) -> N
     code, data, stderr = deploy(project.directory, "BAYIT_FAULT_LATENCY_MS=300")
     assert code == 1, stderr
     assert data["phase"] == "rolled_back" and data["failed_by"] == "analysis", data.get("cause")
+    assert "p95" in str(data["cause"]), data["cause"]
     rollback = data["rollback"]
     assert rollback["target"] == project.serving and rollback["verified"]  # type: ignore[index]
+    assert traffic(project) == {project.serving: 100}
+    assert project.load.unexpected() == {}
+
+
+def no_traffic_moved(data: dict[str, object]) -> bool:
+    return not any(t["to"] == "shifting" for t in data["transitions"])  # type: ignore[attr-defined, index]
+
+
+def test_a_revision_that_crashes_at_start_fails_the_health_gate_with_cloud_runs_reason(
+    project: Project,
+) -> None:
+    code, data, stderr = deploy(project.directory, "BAYIT_FAULT_CRASH_AT_START=1")
+    assert code == 1, stderr
+    assert data["phase"] == "failed" and data["failed_by"] == "health", data
+    assert "failed to start and listen on the port" in str(data["reason"])
+    assert no_traffic_moved(data)
+    assert traffic(project) == {project.serving: 100}
+
+
+def test_a_smoke_gate_failure_moves_no_traffic(project: Project) -> None:
+    code, data, _ = deploy(project.directory, "BAYIT_FAULT_AUTH_BYPASS=1")
+    assert code == 1, data
+    assert data["phase"] == "failed" and data["failed_by"] == "smoke", data
+    assert no_traffic_moved(data)
+    assert traffic(project) == {project.serving: 100}
+
+
+def test_five_percent_server_errors_are_rolled_back(project: Project) -> None:
+    code, data, stderr = deploy(project.directory, "BAYIT_FAULT_ERROR_RATE=0.05")
+    assert code == 1, stderr
+    assert data["phase"] == "rolled_back" and data["failed_by"] == "analysis", data.get("cause")
     assert traffic(project) == {project.serving: 100}
     assert project.load.unexpected() == {}
 
