@@ -334,14 +334,16 @@ class CloudRunApi:
                 run_v2.Condition(type_="RoutesReady", state=SUCCEEDED),
                 run_v2.Condition(type_="ConfigurationsReady", state=SUCCEEDED),
             ]
-            operation.response = run_v2.Service(service)
+            service.reconciling = False
+            entry.bump()
+            operation.response = run_v2.Service(service)  # with the etag a caller may update with next
         except ApiError as exc:
             operation.error = exc
             service.observed_generation = service.generation
             service.terminal_condition = run_v2.Condition(type_="Ready", state=FAILED, message=exc.message)
-        finally:
             service.reconciling = False
             entry.bump()
+        finally:
             operation.done = True
 
     async def _await_ready(self, entry: Entry, name: str) -> None:

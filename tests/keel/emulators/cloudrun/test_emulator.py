@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,10 +16,11 @@ from google.cloud import run_v2
 
 from keel.analysis.config import CloudMonitoringSpec
 from keel.analysis.sources.cloudmonitoring import CloudMonitoringSource, WindowIncomplete
-from keel.emulators.cloudrun.config import EmulatorConfig
+from keel.emulators.cloudrun.config import EmulatorConfig, load_config
 from keel.emulators.cloudrun.server import Emulator, running
 from keel.platforms.base import RevisionSpec, RevisionState
 from keel.platforms.cloudrun import CloudRunConfig, CloudRunPlatform
+from keel.yamlfile import SpecError
 
 APP = (sys.executable, "-c", "\n".join([
     "import http.server, os",
@@ -124,7 +126,36 @@ async def test_a_revision_that_crashes_at_start_fails_with_the_reason_and_keeps_
     assert "failed to start and listen on the port" in bad.detail
     missing = await platform.deploy(RevisionSpec("crashy-00003-ccc", image="nope:1"))
     assert missing.state is RevisionState.FAILED and "Image 'nope:1' not found" in missing.detail
+    no_secret = CloudRunPlatform(
+        platform.config.model_copy(update={"secrets": {"API_KEY": "not-in-secret-manager:latest"}}),
+        keel_service="crashy",
+    )
+    unresolved = await no_secret.deploy(RevisionSpec("crashy-00004-ddd"))
+    assert unresolved.state is RevisionState.FAILED
+    assert "not-in-secret-manager/versions/latest was not found" in unresolved.detail
     assert (await platform.traffic()).weights == {"crashy-00001-aaa": 100}
+
+
+async def test_traffic_following_latest_is_refused_by_the_adapter_and_left_alone(emulator: Emulator) -> None:
+    services = client(emulator)
+    body = run_v2.Service(template=run_v2.RevisionTemplate(containers=[run_v2.Container(image="app:1")]))
+    created = services.create_service(parent=PARENT, service=body, service_id="latest").result(timeout=60)
+    before = services.get_service(name=created.name)
+    with pytest.raises(Exception, match="follows LATEST") as err:
+        await adapter(emulator, "latest").deploy(RevisionSpec("latest-00002-bbb"))
+    assert "gcloud run services update-traffic latest" in str(err.value)
+    after = services.get_service(name=created.name)
+    assert after.etag == before.etag and len(emulator.api.services[created.name].revisions) == 1
+
+
+def test_the_emulator_config_file_is_validated_naming_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "emulator.yaml"
+    path.write_text("images: {app: [python, app.py]}\ningestion_delay: soon\n")
+    with pytest.raises(SpecError) as err:
+        load_config(path)
+    assert str(err.value.problems[0]).startswith(f"{path}:2: ingestion_delay:")
+    path.write_text("images: {app: [python, app.py]}\ningestion_delay: 30s\n")
+    assert load_config(path).ingestion_delay == 30.0
 
 
 async def test_request_counts_reach_cloud_monitoring_after_the_ingestion_delay(emulator: Emulator) -> None:
