@@ -80,7 +80,7 @@ async def cloudrun_rounds(emulator: Emulator, rounds: int, directory: Path) -> l
     for n in range(rounds):
         final, errors = await one_round(platform, store, "bench", url, n)
         after = [e for e in emulator.api.events if e[0] >= final.fail_at]
-        request = next(e[0] for e in after if e[2] == "update:traffic")
+        request = next(e[0] for e in after if e[2].startswith("update:"))
         routed = next(e[0] for e in after if e[2] == "routed" and e[3] == {first.revision: 100})
         out.append({
             "request_s": request - final.fail_at, "emulator_s": routed - final.fail_at,

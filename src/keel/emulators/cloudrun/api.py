@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import re
 import secrets
 import time
@@ -25,6 +26,7 @@ from google.longrunning import operations_pb2
 
 from keel.platforms.base import RevisionState
 
+log = logging.getLogger("keel.emulators.cloudrun")
 LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
 SUCCEEDED = run_v2.Condition.State.CONDITION_SUCCEEDED
@@ -343,6 +345,10 @@ class CloudRunApi:
             service.terminal_condition = run_v2.Condition(type_="Ready", state=FAILED, message=exc.message)
             service.reconciling = False
             entry.bump()
+        except Exception as exc:  # a fault of the emulator itself: the operation must still end
+            log.exception("reconciling %s failed", service.name)
+            operation.error = ApiError(500, "INTERNAL", f"emulator error: {exc.__class__.__name__}: {exc}")
+            service.reconciling = False
         finally:
             operation.done = True
 

@@ -14,6 +14,7 @@ import logging
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ class Emulator:
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix="keel-cloudrun-emulator-")
             state_dir = Path(self._tmp.name)
-        self.metrics = RouterMetrics(clock=__import__("time").time)
+        self.metrics = RouterMetrics(clock=time.time)
         self.runtime = ProcessRuntime(config, state_dir, self.metrics)
         self.api = CloudRunApi(self.runtime)
         self.monitoring = Monitoring(self.metrics, config.ingestion_delay)

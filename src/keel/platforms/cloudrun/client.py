@@ -253,10 +253,11 @@ class CloudRunPlatform:
                 log.warning("%s: %s", self.where, note)
             traffic = tpl.targets(service.traffic, kept, names)
             traffic.append(run_v2.TrafficTarget(type_=tpl.REVISION, revision=cloud_name, percent=0, tag=tag))
-            body = run_v2.Service(
-                name=service.name, etag=service.etag, template=new_template, traffic=traffic
+            return services.update_service(
+                service=_replaced(service, template=new_template, traffic=traffic),
+                retry=None,
+                timeout=self.config.call_timeout,
             )
-            return services.update_service(service=body, retry=None, timeout=self.config.call_timeout)
 
         operation = self._retrying("deploy (update service)", attempt)
         try:
@@ -278,7 +279,6 @@ class CloudRunPlatform:
         return next((r for r in self._list_revisions() if r.name == name), None)
 
     def _set_traffic(self, weights: dict[str, int]) -> TrafficSplit:
-        from google.cloud import run_v2
 
         from keel.platforms.cloudrun import template as tpl
 
@@ -295,9 +295,8 @@ class CloudRunPlatform:
                     tpl.pinned_to_latest(service, names),
                 )
             traffic = tpl.targets(service.traffic, weights, names)
-            body = run_v2.Service(name=service.name, etag=service.etag, traffic=traffic)
             return services.update_service(
-                service=body, update_mask={"paths": ["traffic"]}, retry=None, timeout=self.config.call_timeout
+                service=_replaced(service, traffic=traffic), retry=None, timeout=self.config.call_timeout
             )
 
         result = self._wait("set traffic", self._retrying("set traffic (update service)", attempt))
@@ -350,7 +349,6 @@ class CloudRunPlatform:
 
     def _remove(self, name: str) -> None:
         from google.api_core import exceptions as gexc
-        from google.cloud import run_v2
 
         from keel.platforms.cloudrun import template as tpl
 
@@ -369,12 +367,8 @@ class CloudRunPlatform:
                 fresh = self._require_service()
                 kept = tpl.current_explicit(fresh, names)
                 traffic = tpl.targets(fresh.traffic, kept, names, drop_tags_of=cloud_name)
-                body = run_v2.Service(name=fresh.name, etag=fresh.etag, traffic=traffic)
                 return services.update_service(
-                    service=body,
-                    update_mask={"paths": ["traffic"]},
-                    retry=None,
-                    timeout=self.config.call_timeout,
+                    service=_replaced(fresh, traffic=traffic), retry=None, timeout=self.config.call_timeout
                 )
 
             self._wait(f"remove tag of {cloud_name}", self._retrying("remove tag (update service)", untag))
@@ -396,3 +390,15 @@ class CloudRunPlatform:
             self._wait(f"delete revision {cloud_name}", operation)
         except gexc.GoogleAPICallError as exc:
             raise self._error(f"delete revision {cloud_name}", exc) from exc
+
+
+def _replaced(service: Any, **fields: Any) -> Any:
+    """The service as read (etag included) with ``fields`` replaced: the whole resource is sent back, so an
+    update never clears what keel did not set (labels, ingress, scaling...), whether or not the API applies
+    an update mask. Output-only fields sent along are ignored by the API."""
+    from google.cloud import run_v2
+
+    body = run_v2.Service(service)
+    for name, value in fields.items():
+        setattr(body, name, value)
+    return body

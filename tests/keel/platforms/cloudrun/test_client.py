@@ -154,7 +154,10 @@ async def test_set_traffic_sends_explicit_percentages_and_reads_back_the_status(
     split = await platform(fake).set_traffic({"bayit-plus-backend-00001-abc": 90, NEW: 10})
     assert split.weights == {"bayit-plus-backend-00001-abc": 90, NEW: 10}
     (_, query, body), = fake.calls("PATCH")  # fmt: skip
-    assert query["updateMask"] == "traffic"
+    # The whole service goes back as read (its etag, template and settings), only the traffic replaced.
+    assert "updateMask" not in query and body["etag"] == '"e2"'
+    assert body["template"]["vpcAccess"]["connector"].endswith("/connectors/c1")
+    assert body["template"]["revision"] == "bayit-plus-backend-00001-abc"
     by_revision = {t["revision"]: t for t in body["traffic"]}
     assert (
         by_revision[NEW]["percent"] == 10 and by_revision[NEW]["tag"] == "keel-00002-xyz"
