@@ -213,3 +213,15 @@ async def test_traffic_pinned_to_an_older_revision_is_explained_and_kept(
         "bayit-plus-backend-00001-abc": 100,
         NEW: 0,
     }
+
+
+async def test_an_unreachable_endpoint_is_an_error_naming_the_service_and_the_call() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    config = CloudRunConfig(platform="cloudrun", project="p", region="r", service="svc",
+                            api_endpoint=f"127.0.0.1:{port}")  # fmt: skip
+    with pytest.raises(CloudRunError, match=r"Cloud Run service svc \(p/r\): get service: ConnectionError"):
+        await CloudRunPlatform(config).traffic()
