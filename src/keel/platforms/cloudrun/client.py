@@ -252,6 +252,17 @@ class CloudRunPlatform:
             if note:
                 log.warning("%s: %s", self.where, note)
             traffic = tpl.targets(service.traffic, kept, names)
+            # Serving revisions made outside keel get a tag too: a rollback is verified on the target's own URL.
+            used = {t.tag for t in traffic if t.tag}
+            for target in traffic:
+                if (
+                    target.revision
+                    and target.percent > 0
+                    and not target.tag
+                    and names.tag(target.revision) not in used
+                ):
+                    target.tag = names.tag(target.revision)
+                    used.add(target.tag)
             traffic.append(run_v2.TrafficTarget(type_=tpl.REVISION, revision=cloud_name, percent=0, tag=tag))
             return services.update_service(
                 service=_replaced(service, template=new_template, traffic=traffic),

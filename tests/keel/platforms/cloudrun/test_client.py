@@ -67,7 +67,8 @@ async def test_deploy_adds_a_tagged_revision_with_no_traffic_and_keeps_the_split
     assert body["etag"] == '"e1"'  # optimistic concurrency: the etag read is the one sent
     assert "updateMask" not in query
     targets = {(t.get("revision"), t.get("percent", 0), t.get("tag", "")) for t in body["traffic"]}
-    assert targets == {("bayit-plus-backend-00001-abc", 100, ""), (NEW, 0, "keel-00002-xyz")}
+    # the serving revision (made outside keel) gets a tag as well: rollbacks are verified on its own URL
+    assert targets == {("bayit-plus-backend-00001-abc", 100, "keel-00001-abc"), (NEW, 0, "keel-00002-xyz")}
     assert all(t["type"] in (2, "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION") for t in body["traffic"])
     template = body["template"]
     assert template["revision"] == NEW
