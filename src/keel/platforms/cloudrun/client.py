@@ -245,6 +245,8 @@ class CloudRunPlatform:
                 )  # fmt: skip
             if tpl.latest_share(service.traffic) > 0:
                 raise CloudRunError(f"{self.where}: deploy refused: {tpl.pinned_to_latest(service, names)}")
+            if any(t.tag == tag and t.revision == cloud_name for t in service.traffic):
+                return None  # a retried update whose first answer was lost: it went through already
             if any(t.tag == tag for t in service.traffic):
                 raise CloudRunError(f"{self.where}: deploy: tag {tag} is already in use")
             kept = tpl.current_explicit(service, names)
@@ -272,7 +274,8 @@ class CloudRunPlatform:
 
         operation = self._retrying("deploy (update service)", attempt)
         try:
-            self._wait(f"deploy revision {cloud_name}", operation)
+            if operation is not None:
+                self._wait(f"deploy revision {cloud_name}", operation)
         except gexc.GoogleAPICallError as exc:
             # The operation failed. A revision that exists failed to start: return it FAILED with Cloud Run's
             # reason (its Ready condition), so the health gate fails at once and says why.
@@ -290,7 +293,6 @@ class CloudRunPlatform:
         return next((r for r in self._list_revisions() if r.name == name), None)
 
     def _set_traffic(self, weights: dict[str, int]) -> TrafficSplit:
-
         from keel.platforms.cloudrun import template as tpl
 
         names = self._names()

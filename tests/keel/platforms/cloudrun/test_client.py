@@ -226,3 +226,13 @@ async def test_an_unreachable_endpoint_is_an_error_naming_the_service_and_the_ca
                             api_endpoint=f"127.0.0.1:{port}")  # fmt: skip
     with pytest.raises(CloudRunError, match=r"Cloud Run service svc \(p/r\): get service: ConnectionError"):
         await CloudRunPlatform(config).traffic()
+
+
+async def test_a_retried_deploy_whose_first_update_went_through_is_not_sent_twice(fake: FakeAdmin) -> None:
+    # The first PATCH reached Cloud Run but its answer was a 503; the re-read shows the revision tagged.
+    fake.on("GET", V2, (200, service()), (200, deployed()))
+    fake.on("PATCH", V2, error(503, "UNAVAILABLE", "The service is currently unavailable."))
+    fake.on("GET", f"{V2}/revisions", (200, {"revisions": [revision(NEW)]}))
+    rev = await platform(fake).deploy(RevisionSpec(NEW))
+    assert rev.name == NEW and rev.state is RevisionState.RUNNING
+    assert len(fake.calls("PATCH")) == 1
