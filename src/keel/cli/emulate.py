@@ -39,7 +39,7 @@ def cloudrun(
         help="YAML: images (image -> command), secrets, ingestion_delay, host, port.",
     ),
     image: list[str] = typer.Option(
-        [], "--image", envvar="KEEL_EMULATOR_IMAGES", help="IMAGE=COMMAND, added to the config's images."
+        [], "--image", help="IMAGE=COMMAND, added to the config's images (a command has spaces: no env var)."
     ),
     port: int | None = typer.Option(None, "--port", "-p", envvar="KEEL_EMULATOR_PORT", help="0: a free port."),
     ingestion_delay: float | None = typer.Option(
