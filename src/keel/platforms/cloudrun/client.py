@@ -225,6 +225,12 @@ class CloudRunPlatform:
         image = spec.image or self.config.image
         if not image:
             raise CloudRunError(f"{self.where}: deploy: no image (set `image` in keel.yaml or pass --image)")
+        clash = sorted(set(spec.env) & set(self.config.secrets))
+        if clash:
+            raise CloudRunError(
+                f"{self.where}: deploy: {', '.join(clash)}: set for this revision but keel.yaml takes it from "
+                "Secret Manager (secrets); change the secret's version instead"
+            )
         tag = names.tag(cloud_name)
         services, _ = self._clients()
 
