@@ -240,6 +240,8 @@ async def test_a_retried_deploy_whose_first_update_went_through_is_not_sent_twic
 
 async def test_a_revision_value_for_a_secret_variable_is_refused_before_any_call(fake: FakeAdmin) -> None:
     p = platform(fake, secrets={"SECRET_KEY": "bayit-secret-key:latest"})
-    with pytest.raises(CloudRunError, match=r"SECRET_KEY: set for this revision but keel\.yaml takes it from"):
+    with pytest.raises(
+        CloudRunError, match=r"SECRET_KEY: set for this revision but keel\.yaml takes it from"
+    ):
         await p.deploy(RevisionSpec(NEW, env={"SECRET_KEY": "plain-value"}))
     assert fake.requests == []
