@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from keel.analysis.errors import AnalysisConfigError, AnalysisError
 from keel.analysis.sources.cloudmonitoring_config import CloudMonitoringSpec
 from keel.analysis.sources.cloudmonitoring_rest import RestMonitoring
 from keel.analysis.sources.context import SourceContext
+from keel.types import Clock
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -48,12 +50,21 @@ def bucket_bounds(options: Any) -> tuple[float, ...]:
     return (*finite, math.inf)
 
 
+class WindowIncomplete(AnalysisError):
+    """The window asked for lies (wholly) in the last ``ingestion_delay`` seconds, whose points Cloud Monitoring
+    has not got yet: reading it would report "no traffic" where there was some. The engine holds and looks
+    again (an AnalysisError is an inconclusive look)."""
+
+
 class CloudMonitoringSource:
     """Per-revision windows of a Cloud Run service from Cloud Monitoring.
 
     ``client`` is a ``MetricServiceClient`` (tests pass one on a channel to a local server); by default one is
     made with Application Default Credentials, on ``api_endpoint`` when the spec sets one. With ``transport:
-    rest``, ``credentials`` (google.auth Credentials) replace Application Default Credentials."""
+    rest``, ``credentials`` (google.auth Credentials) replace Application Default Credentials.
+
+    Points arrive late: only the part of a window older than ``ingestion_delay`` is read (the window returned
+    ends there), and a window with no such part raises WindowIncomplete."""
 
     Config: ClassVar[type[BaseModel]] = CloudMonitoringSpec
 
@@ -66,11 +77,22 @@ class CloudMonitoringSource:
                 "metric source 'cloudmonitoring' needs an analysis.cloudmonitoring section"
             )
         return cls(
-            config, client=context.options.get("client"), credentials=context.options.get("credentials")
+            config,
+            client=context.options.get("client"),
+            credentials=context.options.get("credentials"),
+            clock=context.options.get("clock", time.time),
         )
 
-    def __init__(self, settings: CloudMonitoringSpec, *, client: Any = None, credentials: Any = None) -> None:
+    def __init__(
+        self,
+        settings: CloudMonitoringSpec,
+        *,
+        client: Any = None,
+        credentials: Any = None,
+        clock: Clock = time.time,
+    ) -> None:
         self._settings = settings
+        self._clock = clock
         self._client = client
         self._rest: RestMonitoring | None = None
         if settings.transport == "rest":
@@ -156,7 +178,14 @@ class CloudMonitoringSource:
     async def window(self, revision: str, start: float, end: float) -> RevisionWindow:
         if end < start:
             raise AnalysisError(f"cloud monitoring: window of {revision} ends before it starts")
-        return await asyncio.to_thread(self._read, revision, start, end)
+        delay = self._settings.ingestion_delay
+        complete = self._clock() - delay
+        if complete <= start:
+            raise WindowIncomplete(
+                f"cloud monitoring: the window of {revision} is not complete yet (points arrive up to "
+                f"{delay:g}s late; readable in {start - complete + 1:.0f}s)"
+            )
+        return await asyncio.to_thread(self._read, revision, start, min(end, complete))
 
 
 def _histogram(series_list: Sequence[Any]) -> LatencyHistogram:

@@ -25,12 +25,26 @@ class CloudMonitoringSpec(BaseModel):
     api_endpoint: str | None = None
     transport: Literal["grpc", "rest"] = "grpc"
     timeout: Duration = 30.0
+    # Cloud Run's points become readable up to 180 s after the minute they describe; later seconds are not
+    # judged (a window made only of them is inconclusive, never "no traffic").
+    ingestion_delay: Duration = 180.0
+    # No credentials at all: only for a local emulator (keel emulate cloudrun) on a plain-HTTP loopback URL.
+    anonymous: bool = False
 
     @model_validator(mode="after")
     def _check_endpoint(self) -> CloudMonitoringSpec:
         from urllib.parse import urlsplit
 
         endpoint = self.api_endpoint
+        if self.anonymous and (
+            self.transport != "rest"
+            or endpoint is None
+            or urlsplit(endpoint).scheme != "http"
+            or urlsplit(endpoint).hostname not in ("localhost", "127.0.0.1", "::1")
+        ):
+            raise ValueError(
+                "anonymous: only with transport rest and an http:// loopback api_endpoint (an emulator)"
+            )
         if endpoint is None or "://" not in endpoint:
             return self
         if self.transport == "grpc":

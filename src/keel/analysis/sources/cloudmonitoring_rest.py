@@ -62,6 +62,10 @@ class RestMonitoring:
         headers: dict[str, str] = {}
         with self._lock:
             try:
+                if self._credentials is None and self._settings.anonymous:
+                    from google.auth.credentials import AnonymousCredentials
+
+                    self._credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
                 if self._credentials is None:
                     self._credentials, _ = google.auth.default(scopes=[SCOPE])
                 if self._auth_request is None:

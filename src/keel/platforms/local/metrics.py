@@ -119,6 +119,14 @@ class RouterMetrics:
             latency=LatencyHistogram(LATENCY_BOUNDS, tuple(buckets)),
         )
 
+    def statuses(self, revision: str, start: float, end: float) -> dict[int, int]:
+        """Requests of ``revision`` by status code in whole seconds overlapping [start, end]."""
+        out: dict[int, int] = {}
+        for slot in self._slots_in(revision, start, end):
+            for code, n in slot.statuses.items():
+                out[code] = out.get(code, 0) + n
+        return out
+
     def totals(self, revision: str) -> RevisionTotals:
         requests = errors = 0
         statuses: dict[int, int] = {}

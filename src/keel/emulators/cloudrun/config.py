@@ -1,0 +1,33 @@
+"""The Cloud Run emulator's settings: which local command runs each image, secret values, metric delay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keel.durations import Duration
+from keel.yamlfile import load_model
+
+
+class EmulatorConfig(BaseModel):
+    """``images`` maps a container image (as keel.yaml or ``--image`` names it) to the local command that
+    stands for it; a revision of an unknown image fails to start, as on Cloud Run. ``secrets`` holds the
+    values of Secret Manager references (``name`` or ``name:version``). Cloud Monitoring points become
+    visible ``ingestion_delay`` after the second they describe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    images: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    ingestion_delay: Duration = 10.0
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    cwd: str | None = None
+    state_dir: str | None = None
+    probe_poll: Duration = 0.2
+
+
+def load_config(path: Path) -> EmulatorConfig:
+    """The emulator's YAML file, validated; errors name the file, line and key."""
+    return load_model(path, EmulatorConfig)
