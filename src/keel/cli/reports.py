@@ -73,6 +73,8 @@ def show_rollout(term: Terminal, report: RolloutReport, fmt: OutputFormat) -> No
             f"traffic back on {rollback.target} {rollback.seconds_from_failure_to_switch:.3f}s after {after}; "
             f"{verified}"
         )
+    for note in report.notes:
+        term.print(f"note: {note}")
     term.print(f"rollout {r.id} of {r.revision} in {r.environment}")
     if r.kind.value == "deploy":
         from keel.cli.charts import release_charts

@@ -23,6 +23,10 @@ class PlatformConfig(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     keep_revisions: int | None = Field(default=None, ge=2, le=100)
 
+    def release_notes(self) -> tuple[str, ...]:
+        """What a release summary should tell about this environment (documented limits, say)."""
+        return ()
+
 
 @dataclass(frozen=True)
 class PlatformContext:

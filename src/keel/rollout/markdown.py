@@ -70,6 +70,8 @@ def rollout_markdown(result: Mapping[str, Any]) -> str:
             f"traffic switched {rollback['seconds_from_failure_to_switch']} s after "
             + ("the failure." if result["kind"] == "deploy" else "the rollback started."),
         ]
+    for note in result.get("notes") or ():
+        lines += ["", f"> {note}"]
     if result["notifications"]["failures"]:
         lines += ["", "Notification failures: " + "; ".join(result["notifications"]["failures"])]
     return "\n".join(lines) + "\n"

@@ -395,9 +395,11 @@ class Release:
         """Let pending notifications finish (bounded), then read the report back from the store."""
         await session.dispatcher.aclose()
         failures = [f"{f.channel} ({f.kind}): {f.message}" for f in session.dispatcher.failures]
+        notes = self.spec.environment(self.environment).release_notes()
         report = build_report(
-            session.wiring.store, final, notify_failures=failures, warnings=session.warnings, action=action
-        )
+            session.wiring.store, final, notify_failures=failures, warnings=session.warnings, action=action,
+            notes=notes,
+        )  # fmt: skip
         if operator:
             from dataclasses import replace
 

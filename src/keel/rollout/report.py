@@ -144,6 +144,7 @@ class RolloutReport:
     notify_failures: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     action: str | None = None  # a rollback's: "switch" or "undo_interrupted"
+    notes: tuple[str, ...] = ()  # what the environment declares (documented limits)
     exit_code: int = 1
 
     @property
@@ -201,6 +202,7 @@ class RolloutReport:
             "rollback": self.rollback.to_json() if self.rollback else None,
             "transitions": [t.to_json() for t in self.transitions],
             "notifications": {"failures": list(self.notify_failures)},
+            "notes": list(self.notes),
             "exit_code": self.exit_code,
         }
         if self.action is not None:
@@ -220,6 +222,7 @@ def build_report(
     notify_failures: Sequence[str] = (),
     warnings: Sequence[str] = (),
     action: str | None = None,
+    notes: Sequence[str] = (),
 ) -> RolloutReport:
     """The report of one rollout, read back from the store (what was persisted is what is reported)."""
     looks = tuple(
@@ -257,6 +260,7 @@ def build_report(
         notify_failures=tuple(notify_failures),
         warnings=tuple(warnings),
         action=action,
+        notes=tuple(notes),
         exit_code=exit_code(rollout),
     )
 

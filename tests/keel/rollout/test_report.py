@@ -162,3 +162,25 @@ async def test_report_carries_the_deciding_verdict_with_every_metrics_reasons(tm
     text = markdown(data)
     assert "Last look (compare judge):" in text
     assert "| error-rate | fail | error rate up: canary" in text
+
+
+async def test_the_environments_declared_limits_reach_the_summary(tmp_path: Path) -> None:
+    from keel.platforms.cloudrun import CloudRunConfig
+
+    config = CloudRunConfig(
+        platform="cloudrun",
+        project="p",
+        region="r",
+        service="s",
+        optional_unconfigured=("openai", "pinecone"),
+    )
+    (note,) = config.release_notes()
+    assert note.endswith("openai, pinecone")
+    rig = Rig(tmp_path)
+    rollout = new_deploy(
+        rig.store, service="svc", environment="prod", steps=STEPS, clock=rig.clock, token="nnnnnnnn"
+    )
+    final = await run_to_rest(rig.engine(rollout), rig.clock, rig.clock.sleep)
+    report = build_report(rig.store, final, notes=[note])
+    assert report.to_json()["notes"] == [note]
+    assert f"> {note}" in report.to_markdown()

@@ -63,6 +63,13 @@ class CloudRunConfig(PlatformConfig):
     secrets: dict[str, str] = Field(default_factory=dict)
     uses: tuple[Literal["gcs"], ...] = Field(default=(), validate_default=True)
     optional_unconfigured: tuple[str, ...] = ()
+
+    def release_notes(self) -> tuple[str, ...]:
+        if not self.optional_unconfigured:
+            return ()
+        names = ", ".join(self.optional_unconfigured)
+        return (f"declared not configured in this environment (deep health reports them so): {names}",)
+
     require_staging_verification: bool = False
     cpu: str | None = None
     memory: str | None = None
