@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from keel.analysis.config import AnalysisSpec
 from keel.durations import Duration
+from keel.slo.config import DEFAULT_SLOS, AlertsSpec, SlosSpec
 from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, read_yaml
 
 DEFAULT_FILE = "keel.yaml"
@@ -204,6 +205,8 @@ class KeelSpec(Model):
     analysis: AnalysisSpec = AnalysisSpec()
     rollback: RollbackPolicy = RollbackPolicy()
     notify: Notifications = Notifications()
+    slos: SlosSpec = DEFAULT_SLOS
+    alerts: AlertsSpec = AlertsSpec()
     source: str = Field(default=DEFAULT_FILE, exclude=True)
 
     def environment(self, name: str) -> Environment:

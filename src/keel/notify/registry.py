@@ -16,6 +16,7 @@ from keel.notify.errors import NotifierConfigError
 NOTIFIERS: dict[str, str] = {
     "slack": "keel.notify.slack:SlackNotifier",
     "webhook": "keel.notify.webhook:WebhookNotifier",
+    "pagerduty": "keel.notify.pagerduty:PagerDutyNotifier",
     "noop": "keel.notify.noop:NoopNotifier",
 }
 
