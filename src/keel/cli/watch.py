@@ -1,0 +1,86 @@
+"""``keel watch --env E``: the embedded watcher, evaluating keel.yaml's alert rules against the service."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from keel.cli.terminal import OutputFormat, terminal
+from keel.cli.up import FILE_OPTION, FORMAT_OPTION
+
+HELP = """Watch environment E without Prometheus: scrape the service's /metrics and readiness every
+alerts.interval, evaluate the same rules keel alerts render writes for Prometheus, and notify through the
+routed channels (one notification per alert, repeats, resolves). State lives in the store, so a restart
+neither loses a firing alert nor pages twice. Exit codes: 0 stopped, 1 failed, 2 bad keel.yaml or options."""
+
+
+def _default_url(spec_file: Path, env: str) -> str:
+    from keel.errors import ConfigError
+    from keel.spec import LocalEnvironment, load_spec
+
+    environment = load_spec(spec_file).environment(env)
+    if isinstance(environment, LocalEnvironment):
+        return f"http://{environment.host}:{environment.port}"
+    raise ConfigError(f"environment {env!r} runs on {environment.platform}: give the service URL with --url")
+
+
+def watch(
+    env: str = typer.Option("local", "--env", "-e", envvar="KEEL_ENV", help="Environment in keel.yaml."),
+    spec_file: Path = FILE_OPTION,
+    url: str | None = typer.Option(
+        None,
+        "--url",
+        envvar="KEEL_WATCH_URL",
+        help="Base URL of the service (default: a local environment's router).",
+    ),
+    once: bool = typer.Option(False, "--once", envvar="KEEL_WATCH_ONCE", help="Evaluate once and exit."),
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    from keel.rollout.wiring import open_store
+    from keel.slo.watcher import Watcher
+    from keel.spec import load_spec
+
+    spec = load_spec(spec_file)
+    spec.environment(env)
+    base = url or _default_url(spec_file, env)
+    term = terminal()
+    with open_store(spec) as store:
+        watcher, warnings = Watcher.from_spec(spec, env, base, store=store)
+        for warning in warnings:
+            term.warn(warning)
+        term.info(f"watching {spec.service} ({env}) at {base}: {len(watcher.rules)} rules every "
+                  f"{watcher.interval:g}s")  # fmt: skip
+        try:
+            asyncio.run(_loop(watcher, once, output_format))
+        except KeyboardInterrupt:
+            term.info("stopped")
+
+
+async def _loop(watcher: object, once: bool, output_format: OutputFormat) -> None:
+    from keel.slo.watcher import Watcher
+
+    assert isinstance(watcher, Watcher)
+    term = terminal()
+    try:
+        while True:
+            for change in await watcher.evaluate_once():
+                if output_format is OutputFormat.json:
+                    term.json({"alert": change.name, "event": change.event, "at": change.at,
+                               "value": change.value, "delivered": change.delivered})  # fmt: skip
+                else:
+                    value = "" if change.value is None else f" value {change.value:.4g}"
+                    sent = "" if change.delivered else " (notification failed; retrying)"
+                    term.print(f"{change.event.upper()} {change.name}{value}{sent}")
+            if once:
+                if output_format is OutputFormat.json:
+                    term.json({"firing": [r.name for r in watcher.firing()]})
+                return
+            await asyncio.sleep(watcher.interval)
+    finally:
+        await watcher.aclose()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("watch", help=HELP)(watch)
