@@ -12,7 +12,8 @@ from keel.cli.up import FILE_OPTION, FORMAT_OPTION
 
 HELP = """Alerting from keel.yaml's alerts: and slos: sections. render writes Prometheus rules, an Alertmanager
 configuration, promtool unit tests or Cloud Monitoring policies; test sends a marked test notification through
-every routed channel; status lists firing alerts (the watcher's store, or Alertmanager with --alertmanager)."""
+every routed channel; status lists firing alerts (the watcher's store, or Alertmanager with --alertmanager);
+apply creates or updates the Cloud Monitoring alert policies and notification channels."""
 
 ENV_OPTION = typer.Option(
     "production", "--env", "-e", envvar="KEEL_ENV", help="Environment the alerts are for (a label on each)."
@@ -115,6 +116,50 @@ def status(
         term.print(table)
     if any(a.state == "firing" for a in found):
         raise typer.Exit(3)
+
+
+@alerts_app.command("apply")
+def apply(
+    env: str = ENV_OPTION,
+    spec_file: Path = FILE_OPTION,
+    output_format: OutputFormat = FORMAT_OPTION,
+    project: str | None = typer.Option(
+        None,
+        "--project",
+        envvar="KEEL_ALERTS_PROJECT",
+        help="Google Cloud project (default: alerts.cloudmonitoring.project, else the environment's).",
+    ),
+    api_endpoint: str | None = typer.Option(
+        None, "--api-endpoint", envvar="KEEL_MONITORING_ENDPOINT", help="Monitoring API host:port."
+    ),
+) -> None:
+    """Create or update the Cloud Monitoring channels and alert policies (Application Default Credentials).
+    Exit codes: 0 applied, 1 refused by the API, 2 bad keel.yaml or options."""
+    import json
+
+    from keel.errors import ConfigError
+    from keel.slo.apply import apply_document
+    from keel.slo.render import render as render_target
+    from keel.spec import load_spec
+
+    spec = load_spec(spec_file)
+    environment = spec.environment(env)
+    project = project or spec.alerts.cloudmonitoring.project or getattr(environment, "project", None)
+    if not project:
+        raise ConfigError(f"environment {env!r} names no Google Cloud project: give --project")
+    text = render_target("cloudmonitoring", spec.alerts, spec.slos, spec.notify.channels, spec.service, env)
+    report = apply_document(json.loads(text), project, api_endpoint=api_endpoint)
+    term = terminal()
+    if output_format is OutputFormat.json:
+        term.json(report.to_json())
+        return
+    for verb, items in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("skipped", report.skipped),
+    ):
+        for item in items:
+            term.print(f"{verb}: {item}")
 
 
 def _ago(at: float | None) -> str:

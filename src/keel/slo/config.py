@@ -158,6 +158,15 @@ RULE_NAMES: tuple[str, ...] = (
 )
 
 
+class CloudMonitoringOptions(Model):
+    """The Cloud Monitoring target: PromQL alert policies (Managed Service for Prometheus data) and channels.
+    Channel secrets (PagerDuty key, Slack app token) are read from these variables by ``keel alerts apply``."""
+
+    project: str | None = None  # default: the environment's Cloud Run project
+    slack_token_env: str = Field(default="SLACK_AUTH_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    auto_close: Duration = 1800.0
+
+
 class AlertsSpec(Model):
     """The default rules reproduce the review's P0/P1 alerts; names are stable API (silences and routes use
     them). Every rule can be tuned or turned off (``HighLatencyP95: false``)."""
@@ -170,6 +179,7 @@ class AlertsSpec(Model):
     runbook_url: str = "https://github.com/bayit-plus/keel/blob/main/docs/runbooks.md"
     dashboard_url: str = ""
     alertmanager: AlertmanagerOptions = AlertmanagerOptions()
+    cloudmonitoring: CloudMonitoringOptions = CloudMonitoringOptions()
     ReadinessFailing: ReadinessRule = ReadinessRule()
     HighErrorRate: ErrorRatioRule = ErrorRatioRule(threshold=0.05, window=300.0)
     DatabaseConnectionFailures: CheckRule = CheckRule(component_type="datastore")

@@ -66,8 +66,11 @@ def requests_expr(signals: Signals, span: float, sli: str = "availability") -> s
     return f"sum(increase({metric}{selector(signals)}[{window(span)}]))"
 
 
-def condition_expr(cond: Condition, signals: Signals, labels: Mapping[str, str]) -> str:
-    """The alerting expression of one condition (burn rates read the recording rules)."""
+def condition_expr(
+    cond: Condition, signals: Signals, labels: Mapping[str, str], *, inline: bool = False
+) -> str:
+    """The alerting expression of one condition. Burn rates read the recording rules, or with ``inline``
+    (a target without recording rules: Cloud Monitoring) compute every window in place."""
     if isinstance(cond, NotReady):
         sel = selector(signals)
         return f"({READY_METRIC}{sel} == 0) or (up{sel} == 0)"
@@ -88,6 +91,8 @@ def condition_expr(cond: Condition, signals: Signals, labels: Mapping[str, str])
         if cond.component_type:
             extra["component_type"] = cond.component_type
         return f"max by (check) ({FAILURES_METRIC}{selector(signals, **extra)}) >= {cond.consecutive}"
+    if inline:
+        return _burn_inline(cond, signals)
     slo = _slo_selector(cond, labels)
     arms = []
     for pair in cond.windows:
@@ -96,6 +101,22 @@ def condition_expr(cond: Condition, signals: Signals, labels: Mapping[str, str])
         arms.append(
             f"(({ERROR_RATIO}{long}{slo} > {limit}) and ({ERROR_RATIO}{short}{slo} > {limit})"
             f" and ({REQUESTS}{long}{slo} >= {cond.min_requests}))"
+        )
+    return "\n or ".join(arms)
+
+
+def _burn_inline(cond: BurnRate, signals: Signals) -> str:
+    def ratio(span: float) -> str:
+        if cond.latency is None:
+            return error_ratio_expr(signals, span)
+        return latency_error_ratio_expr(signals, span, cond.latency)
+
+    arms = []
+    for pair in cond.windows:
+        limit = f"({pair.factor:g} * {cond.budget:g})"
+        arms.append(
+            f"((({ratio(pair.long)}) > {limit}) and (({ratio(pair.short)}) > {limit})"
+            f" and ({requests_expr(signals, pair.long, cond.sli)} >= {cond.min_requests}))"
         )
     return "\n or ".join(arms)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,11 +45,21 @@ def _promtool_tests(
     return HEADER.format(target="promtool-tests") + _yaml(unit_tests(rules, alerts.signals, alerts.interval))
 
 
+def _cloudmonitoring(
+    alerts: AlertsSpec, slos: SlosSpec, notify: Mapping[str, Any], service: str, env: str
+) -> str:
+    from keel.slo.cloudmonitoring import policies_and_channels
+
+    rules = build_rules(alerts, slos, service, env)
+    return json.dumps(policies_and_channels(rules, alerts, notify, service), indent=2) + "\n"
+
+
 Renderer = Callable[[AlertsSpec, SlosSpec, Mapping[str, Any], str, str], str]
 TARGETS: dict[str, Renderer] = {
     "prometheus": _prometheus,
     "alertmanager": _alertmanager,
     "promtool-tests": _promtool_tests,
+    "cloudmonitoring": _cloudmonitoring,
 }
 
 

@@ -68,3 +68,38 @@ def test_generated_promtool_unit_tests_pass_on_test_scale_windows(tmp_path: Path
 def test_generated_promtool_unit_tests_pass_on_the_default_rules(tmp_path: Path) -> None:
     """The 3-day ticket window makes promtool evaluate three days of rules (about a minute)."""
     _promtool_test("default", tmp_path)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_cloudmonitoring_policies_are_what_the_api_accepts(case: str) -> None:
+    """Every policy and channel parses into the official client's message types (no unknown field)."""
+    import json
+
+    from google.cloud import monitoring_v3
+
+    doc = json.loads(golden_path(case, "cloudmonitoring").read_text())
+    for policy in doc["alertPolicies"]:
+        parsed = monitoring_v3.AlertPolicy.from_json(json.dumps(policy))
+        assert parsed.conditions[0].condition_prometheus_query_language.query
+    for channel in doc["notificationChannels"]:
+        assert monitoring_v3.NotificationChannel.from_json(json.dumps(channel)).type_
+    assert set(doc["routes"].values()) <= {c["displayName"] for c in doc["notificationChannels"]}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_cloudmonitoring_queries_are_valid_promql(case: str, tmp_path: Path) -> None:
+    import json
+
+    import yaml
+
+    promtool = _tool("promtool")
+    doc = json.loads(golden_path(case, "cloudmonitoring").read_text())
+    rules = [
+        {"alert": f"A{i}", "expr": p["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]}
+        for i, p in enumerate(doc["alertPolicies"])
+    ]
+    (tmp_path / "q.yaml").write_text(yaml.safe_dump({"groups": [{"name": "q", "rules": rules}]}))
+    result = subprocess.run(
+        [promtool, "check", "rules", str(tmp_path / "q.yaml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
