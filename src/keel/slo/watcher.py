@@ -74,8 +74,10 @@ class Watcher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         timeout: float = 3.0,
+        on_change: Callable[[Change], None] | None = None,
     ) -> None:
         self.rules = rules
+        self.on_change = on_change
         self.target = target
         self.interval = interval
         self.notifiers = dict(notifiers)
@@ -119,6 +121,8 @@ class Watcher:
             change = await self._step(rule, evaluate(rule.condition, self.history), now)
             if change is not None:
                 changes.append(change)
+                if self.on_change is not None:
+                    self.on_change(change)
         return changes
 
     async def _step(self, rule: AlertRule, reading: Reading, now: float) -> Change | None:
@@ -240,10 +244,13 @@ class Watcher:
         store: Store | None = None,
         environ: Mapping[str, str] | None = None,
         alerts: AlertsSpec | None = None,
+        target: Target | None = None,
         **options: Any,
     ) -> tuple[Watcher, list[str]]:
         """A watcher of the service at ``url`` (its /metrics and readiness path) with keel.yaml's rules and
-        notify channels. Returns it and warnings (channels whose secret variable is unset are skipped)."""
+        notify channels. Returns it and warnings (channels whose secret variable is unset are skipped).
+        ``target`` replaces the HTTP scrape of ``url`` (``keel.slo.router.RouterTarget`` for the local
+        platform); ``options`` go to the constructor (clock, on_change, ...)."""
         from keel.notify.registry import create_notifiers
         from keel.slo.samples import HttpTarget
 
@@ -252,7 +259,7 @@ class Watcher:
         used = {r.channel for r in alerts.routes.values()}
         channels: dict[str, dict[str, Any]] = {n: c for n, c in spec.notify.channels.items() if n in used}
         notifiers, warnings = create_notifiers(channels, spec.notify.timeout, environ)
-        target = HttpTarget(url, alerts.signals, ready_path=spec.gates.health.path)
+        target = target or HttpTarget(url, alerts.signals, ready_path=spec.gates.health.path)
         watcher = cls(
             rules, target, interval=alerts.interval, notifiers={n.name: n for n in notifiers},
             routes=alerts.routes, service=spec.service, environment=environment, store=store,

@@ -33,6 +33,7 @@ async def test_scrape_sums_the_selected_series_and_reads_health_streaks() -> Non
         await target.aclose()
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
     assert (sample.requests, sample.errors) == (100.0, 10.0)
     assert sample.latency.bounds == (0.1, 1.0, float("inf")) and sample.latency.counts == (2, 1, 1)
