@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from keel.cli.terminal import OutputFormat, terminal
 from keel.cli.up import FILE_OPTION, FORMAT_OPTION
+
+if TYPE_CHECKING:
+    from keel.slo.samples import Target
 
 HELP = """Watch environment E without Prometheus: scrape the service's /metrics and readiness every
 alerts.interval, evaluate the same rules keel alerts render writes for Prometheus, and notify through the
@@ -16,14 +20,21 @@ routed channels (one notification per alert, repeats, resolves). State lives in 
 neither loses a firing alert nor pages twice. Exit codes: 0 stopped, 1 failed, 2 bad keel.yaml or options."""
 
 
-def _default_url(spec_file: Path, env: str) -> str:
+def _local_target(spec_file: Path, env: str) -> tuple[str, Target]:
+    """A local environment is watched through its router: every revision's counters, readiness as users see."""
+    from keel.cli.up import local_platform
     from keel.errors import ConfigError
+    from keel.slo.router import RouterTarget
     from keel.spec import LocalEnvironment, load_spec
 
-    environment = load_spec(spec_file).environment(env)
-    if isinstance(environment, LocalEnvironment):
-        return f"http://{environment.host}:{environment.port}"
-    raise ConfigError(f"environment {env!r} runs on {environment.platform}: give the service URL with --url")
+    spec = load_spec(spec_file)
+    environment = spec.environment(env)
+    if not isinstance(environment, LocalEnvironment):
+        raise ConfigError(
+            f"environment {env!r} runs on {environment.platform}: give the service URL with --url"
+        )
+    _, platform = local_platform(spec_file, env, auto_start=False)
+    return platform.url, RouterTarget(platform, platform.url + spec.gates.health.path)
 
 
 def watch(
@@ -44,13 +55,15 @@ def watch(
 
     spec = load_spec(spec_file)
     spec.environment(env)
-    base = url or _default_url(spec_file, env)
+    target: Target | None = None
+    if url is None:
+        url, target = _local_target(spec_file, env)
     term = terminal()
     with open_store(spec) as store:
-        watcher, warnings = Watcher.from_spec(spec, env, base, store=store)
+        watcher, warnings = Watcher.from_spec(spec, env, url, store=store, target=target)
         for warning in warnings:
             term.warn(warning)
-        term.info(f"watching {spec.service} ({env}) at {base}: {len(watcher.rules)} rules every "
+        term.info(f"watching {spec.service} ({env}) at {url}: {len(watcher.rules)} rules every "
                   f"{watcher.interval:g}s")  # fmt: skip
         try:
             asyncio.run(_loop(watcher, once, output_format))
