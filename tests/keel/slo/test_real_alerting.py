@@ -5,6 +5,7 @@ its receiver once, and resolve. Test-scale windows (seconds), same rules and rou
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from keel.slo.status import from_alertmanager
 from tests.keel.notify.server import Recorder
 from tests.keel.slo.realstack import PD_KEY, Bayit, Load, Missing, pd_events, real_stack, slack_titles, until
 
@@ -48,6 +50,10 @@ def test_faults_page_once_route_by_severity_and_resolve(stack: dict[str, Any]) -
         # 1. half the requests fail: HighErrorRate and the SLO's fast burn page (PagerDuty), nothing twice
         timings["HighErrorRate"] = until(lambda: triggered("HighErrorRate"), "HighErrorRate page")
         until(lambda: triggered("SLOErrorBudgetBurn"), "SLO burn page")
+        # keel alerts status --alertmanager reads the same alerts back from Alertmanager's API
+        firing = asyncio.run(from_alertmanager(stack["am"], "bayit"))
+        assert {"HighErrorRate", "SLOErrorBudgetBurn"} <= {a.name for a in firing if a.state == "firing"}
+        assert all(a.labels["environment"] == "e2e" for a in firing)
         # 2. the process goes away: ReadinessFailing (up == 0) pages
         down = time.monotonic()
         bayit.stop()
