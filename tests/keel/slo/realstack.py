@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,10 +103,12 @@ class Bayit:
     port: int
     db: Path
     proc: subprocess.Popen[bytes] | None = None
+    database_url: str | None = None  # default: SQLite at ``db``
 
     def start(self, **faults: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BAYIT_FAULT_")}
-        env |= {"DATABASE_URL": f"sqlite+aiosqlite:///{self.db}", "PORT": str(self.port), **faults}
+        url = self.database_url or f"sqlite+aiosqlite:///{self.db}"
+        env |= {"DATABASE_URL": url, "PORT": str(self.port), **faults}
         bayit = str(Path(sys.executable).parent / "bayit")
         self.proc = subprocess.Popen(
             [bayit, "serve", "--host", "127.0.0.1"],
@@ -134,6 +136,19 @@ class Load:
     def mark(self) -> None:
         self.first = {}
 
+    def probe(self, ready_url: str, period: float = 1.0) -> None:
+        """Also probe readiness every ``period``, as Cloud Run or Kubernetes do (health checks run on probes)."""
+
+        def run() -> None:
+            with httpx.Client(timeout=5) as client:
+                while not self.stop.wait(period):
+                    with suppress(httpx.HTTPError):
+                        client.get(ready_url)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
     def _run(self) -> None:
         with httpx.Client(timeout=5) as client:
             while not self.stop.is_set():
@@ -145,9 +160,10 @@ class Load:
                 time.sleep(0.05)
 
     def __enter__(self) -> Load:
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(3)]
-        for t in self.threads:
+        workers = [threading.Thread(target=self._run, daemon=True) for _ in range(3)]
+        for t in workers:
             t.start()
+        self.threads += workers
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -182,11 +198,13 @@ def until(check: Callable[[], bool], what: str, timeout: float = 120.0) -> float
 
 
 @contextmanager
-def real_stack(tmp_path: Path, spec_text: str = SPEC) -> Iterator[dict[str, Any]]:
+def real_stack(
+    tmp_path: Path, spec_text: str = SPEC, database_url: str | None = None
+) -> Iterator[dict[str, Any]]:
     prometheus = _binary("prometheus")
     alertmanager = _binary("prometheus-alertmanager", "alertmanager")
     procs: list[subprocess.Popen[bytes]] = []
-    bayit = Bayit(_free_port(), tmp_path / "bayit.db")
+    bayit = Bayit(_free_port(), tmp_path / "bayit.db", database_url=database_url)
     with receiver() as (slack_url, slack), receiver() as (pd_url, pd):
         pd.status = 202
         secrets = tmp_path / "secrets"

@@ -88,3 +88,51 @@ def test_faults_page_once_route_by_severity_and_resolve(stack: dict[str, Any]) -
     assert first["service"] == "bayit" and first["environment"] == "e2e" and "#" in first["runbook"]
     assert all(PD_KEY not in str(body) for _, _, body in slack.posts)
     print("detection seconds (fault start -> receiver):", {k: round(v, 1) for k, v in timings.items()})
+
+
+def test_database_stopped_pages_once_and_resolves_when_it_is_back(tmp_path: Path) -> None:
+    """PostgreSQL stopped under the served app: the critical database check fails on every readiness probe,
+    DatabaseConnectionFailures (and ReadinessFailing) page once each and resolve once it is back."""
+    from tests.support.postgres import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("KEEL_REQUIRE_POSTGRES") == "1" or os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL binaries not found but CI requires them")
+        pytest.skip("PostgreSQL is not installed")
+    postgres = PostgresServer(bindir)
+    postgres.init()
+    postgres.start()
+    try:
+        url = postgres.create_database("bayit_alerts")
+        try:
+            with real_stack(tmp_path, database_url=url) as parts:
+                _database_outage(parts, postgres)
+        except Missing as exc:
+            if os.environ.get("KEEL_REQUIRE_ALERTMANAGER") == "1":
+                pytest.fail(f"{exc} but KEEL_REQUIRE_ALERTMANAGER=1 (CI installs it)")
+            pytest.skip(str(exc))
+    finally:
+        postgres.destroy()
+
+
+def _database_outage(parts: dict[str, Any], postgres: Any) -> None:
+    bayit: Bayit = parts["bayit"]
+    pd: Recorder = parts["pd"]
+    bayit.start()
+    with Load(f"http://127.0.0.1:{bayit.port}/api/v1/content") as load:
+        load.probe(f"http://127.0.0.1:{bayit.port}/health/ready")
+        time.sleep(3)
+        postgres.stop()
+        until(lambda: any(a == "DatabaseConnectionFailures" and e == "trigger" for _, a, e in pd_events(pd)),
+              "DatabaseConnectionFailures page")  # fmt: skip
+        postgres.start()
+        postgres.wait_ready()
+        until(lambda: any(a == "DatabaseConnectionFailures" and e == "resolve" for _, a, e in pd_events(pd)),
+              "DatabaseConnectionFailures resolve")  # fmt: skip
+    actions = [e for _, a, e in pd_events(pd) if a == "DatabaseConnectionFailures"]
+    assert actions == ["trigger", "resolve"], actions
+    trigger = next(
+        b for _, _, b in pd.posts if b["payload"]["custom_details"]["alert"] == "DatabaseConnectionFailures"
+    )
+    assert trigger["payload"]["severity"] == "critical"
