@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,15 @@ from keel.notify.webhook import HttpPoster
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 _SEVERITY = {Severity.CRITICAL: "critical", Severity.WARNING: "warning", Severity.INFO: "info"}
 RESOLVED_KINDS = frozenset({"alert_resolved"})
+ALERT_KINDS = frozenset({"alert_firing", "alert_resolved", "alert_test"})
+
+
+def pages(event: Event, events: str) -> bool:
+    """Whether ``event`` goes to PagerDuty under the channel's ``events`` setting (a release's routine
+    progress must not open incidents)."""
+    if events == "all" or event.kind in ALERT_KINDS:
+        return True
+    return events == "critical" and event.severity is Severity.CRITICAL
 
 
 class PagerDutyConfig(BaseModel):
@@ -25,6 +34,8 @@ class PagerDutyConfig(BaseModel):
     routing_key_env: str = Field(default="PAGERDUTY_ROUTING_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     url: str = Field(default=EVENTS_URL, pattern=r"^https?://")
     client: str = "keel"
+    # Which events page: alerts only, alerts and critical release events (a failed rollback), or all events.
+    events: Literal["alerts", "critical", "all"] = "critical"
 
 
 def dedup_key(event: Event) -> str:
@@ -84,4 +95,5 @@ class PagerDutyNotifier(HttpPoster):
         super().__init__(self._config.url, timeout=timeout)
 
     async def send(self, event: Event) -> None:
-        await self.post(pagerduty_body(event, self._routing_key, self._config.client))
+        if pages(event, self._config.events):
+            await self.post(pagerduty_body(event, self._routing_key, self._config.client))

@@ -58,3 +58,18 @@ def test_summary_is_bounded_and_details_are_scalars() -> None:
     body = pagerduty_body(event, KEY)
     assert len(body["payload"]["summary"]) == 1024
     assert body["payload"]["custom_details"] == {"message": "m", "n": 3}
+
+
+async def test_routine_release_events_do_not_page_unless_asked() -> None:
+    started = Event("started", "Release started", "bayit-00002", Severity.INFO, "bayit", "production")
+    failed = Event("rollback_failed", "Rollback failed", "x", Severity.CRITICAL, "bayit", "production")
+    with receiver() as (url, recorder):
+        recorder.status = 202
+        default = PagerDutyNotifier({"url": url}, environ={"PAGERDUTY_ROUTING_KEY": KEY})
+        await default.send(started)
+        await default.send(failed)
+        await default.aclose()
+        everything = PagerDutyNotifier({"url": url, "events": "all"}, environ={"PAGERDUTY_ROUTING_KEY": KEY})
+        await everything.send(started)
+        await everything.aclose()
+    assert [body["payload"]["class"] for _, _, body in recorder.posts] == ["rollback_failed", "started"]
