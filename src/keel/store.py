@@ -457,7 +457,7 @@ class AlertRow:
     environment: str
     name: str
     severity: str
-    state: str  # inactive, pending, firing
+    state: str  # inactive, pending, firing, resolving (a resolve notification not yet delivered)
     active_count: int = 0
     active_since: float | None = None
     fired_at: float | None = None

@@ -107,6 +107,7 @@ class Watcher:
         return [row for row in self._state.values() if row.state != "inactive"]
 
     def firing(self) -> list[AlertRow]:
+        """Alerts firing now (a resolved one whose resolve notification is still being retried is not)."""
         return [row for row in self._state.values() if row.state == "firing"]
 
     # -- one tick ----------------------------------------------------------------------------------------
@@ -130,6 +131,15 @@ class Watcher:
         before = row
         change: Change | None = None
         value = _clean(reading.value)
+        if row.state == "resolving":  # a resolve notification that has not been delivered yet
+            if reading.active is True:  # back before the resolve got out: the open incident still stands
+                row = replace(row, state="firing")
+            else:
+                if await self._notify(rule, row, "resolved", now):
+                    row = self._blank(rule)
+                    change = Change(rule.key, rule.name, "resolved", now, before.value, True)
+                self._save(row, before)
+                return change
         if reading.active is True:
             row = replace(row, active_count=row.active_count + 1, last_active=now, value=value,
                           detail=reading.detail)  # fmt: skip
@@ -149,7 +159,7 @@ class Watcher:
                     delivered = await self._notify(rule, row, "resolved", now)
                 self._history(row, "resolved", now, row.value, "")
                 change = Change(rule.key, rule.name, "resolved", now, row.value, delivered)
-                row = replace(self._blank(rule))
+                row = self._blank(rule) if delivered else replace(row, state="resolving")
         if row.state == "firing":
             repeat = self.routes[rule.severity].repeat if rule.severity in self.routes else math.inf
             if row.last_notified is None or now - row.last_notified >= repeat:
@@ -159,11 +169,14 @@ class Watcher:
                     row = replace(row, last_notified=now, notifications=row.notifications + 1)
                     self._history(row, f"notified:{event}", now, row.value, "")
                 change = Change(rule.key, rule.name, event, now, row.value, delivered)
+        self._save(row, before)
+        return change
+
+    def _save(self, row: AlertRow, before: AlertRow) -> None:
         if row != before:
-            self._state[rule.key] = row
+            self._state[row.key] = row
             if self.store is not None:
                 self.store.save_alert(row)
-        return change
 
     def _history(self, row: AlertRow, event: str, at: float, value: float | None, detail: str) -> None:
         if self.store is not None:

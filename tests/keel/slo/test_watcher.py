@@ -185,3 +185,19 @@ async def test_a_target_that_went_down_is_not_ready_and_no_data_is_not_recovery(
     rig.service.ready = None  # the process is gone: counters unknown
     await rig.tick(3)
     assert {"ReadinessFailing", "HighErrorRate"} <= rig.firing()
+
+
+async def test_a_resolve_that_failed_to_go_out_is_retried_once_the_channel_is_back() -> None:
+    rig = Rig()
+    rig.service.ready = False
+    await rig.tick(3)
+    rig.service.ready = True
+    rig.pager.fail = True
+    await rig.tick(5)  # past keep_firing_for: resolved, but PagerDuty refuses the resolve
+    assert "ReadinessFailing" not in rig.firing()
+    assert rig.sent("ReadinessFailing") == ["alert_firing"]
+    rig.pager.fail = False
+    await rig.tick()
+    assert rig.sent("ReadinessFailing") == ["alert_firing", "alert_resolved"]
+    await rig.tick(3)
+    assert rig.sent("ReadinessFailing") == ["alert_firing", "alert_resolved"]  # exactly once
