@@ -126,3 +126,11 @@ def test_watch_once_against_a_target_that_is_down(
         code, out, err = keel(monkeypatch, capsys, "watch", "--once", "--format", "json")
         assert code == 0, err
     assert '"firing": [\n    "ReadinessFailing"\n  ]' in out
+
+
+def test_apply_needs_a_project(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("KEEL_ALERTS_PROJECT", raising=False)
+    code, _, err = keel(monkeypatch, capsys, "alerts", "apply", "--env", "local")
+    assert code == 2 and "names no Google Cloud project: give --project" in err
