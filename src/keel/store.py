@@ -406,3 +406,82 @@ class Store:
     def release_lock(self, environment: str, owner: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM locks WHERE environment=? AND owner=?", (environment, owner))
+
+    # --- alerts (the embedded watcher: state survives a restart, history feeds MTTR) -----------------------
+
+    def save_alert(self, row: AlertRow) -> None:
+        """Insert or replace one alert's current state (by key, service and environment)."""
+        with self.transaction() as db:
+            db.execute(_ALERTS_TABLE)
+            db.execute(
+                "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.key, row.service, row.environment, row.name, row.severity, row.state, row.active_count,
+                    row.active_since, row.fired_at, row.last_active, row.last_notified, row.notifications,
+                    row.value, row.detail,
+                ),
+            )  # fmt: skip
+
+    def alerts(self, service: str, environment: str) -> list[AlertRow]:
+        """Alerts not inactive (pending or firing) of one service and environment."""
+        with self.transaction() as db:
+            db.execute(_ALERTS_TABLE)
+            rows = db.execute(
+                "SELECT * FROM alerts WHERE service=? AND environment=? AND state != 'inactive' ORDER BY key",
+                (service, environment),
+            ).fetchall()
+        return [AlertRow(**dict(r)) for r in rows]
+
+    def add_alert_event(
+        self, row: AlertRow, event: str, at: float, value: float | None, detail: str = ""
+    ) -> None:
+        """One line of an alert's history: fired, notified, repeated, resolved."""
+        with self.transaction() as db:
+            db.execute(_ALERT_HISTORY_TABLE)
+            db.execute(
+                "INSERT INTO alert_history (key, service, environment, name, severity, event, at, value, detail)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (row.key, row.service, row.environment, row.name, row.severity, event, at, value, detail),
+            )
+
+    def alert_history(self, service: str, environment: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self.transaction() as db:
+            db.execute(_ALERT_HISTORY_TABLE)
+            rows = db.execute(
+                "SELECT key, name, severity, event, at, value, detail FROM alert_history"
+                " WHERE service=? AND environment=? ORDER BY id DESC LIMIT ?",
+                (service, environment, limit),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert's state as the watcher last saved it."""
+
+    key: str
+    service: str
+    environment: str
+    name: str
+    severity: str
+    state: str  # inactive, pending, firing, resolving (a resolve notification not yet delivered)
+    active_count: int = 0
+    active_since: float | None = None
+    fired_at: float | None = None
+    last_active: float | None = None
+    last_notified: float | None = None
+    notifications: int = 0
+    value: float | None = None
+    detail: str = ""
+
+
+_ALERTS_TABLE = """CREATE TABLE IF NOT EXISTS alerts (
+    key TEXT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL, name TEXT NOT NULL,
+    severity TEXT NOT NULL, state TEXT NOT NULL, active_count INTEGER NOT NULL, active_since REAL,
+    fired_at REAL, last_active REAL, last_notified REAL, notifications INTEGER NOT NULL, value REAL,
+    detail TEXT NOT NULL, PRIMARY KEY (key, service, environment))"""
+_ALERT_HISTORY_TABLE = """CREATE TABLE IF NOT EXISTS alert_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
+    name TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, at REAL NOT NULL, value REAL,
+    detail TEXT NOT NULL)"""

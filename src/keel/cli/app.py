@@ -30,6 +30,8 @@ COMMANDS: tuple[str, ...] = (
     "abort",
     "demo",
     "emulate",
+    "alerts",
+    "watch",
 )
 
 

@@ -1,4 +1,5 @@
-"""Prometheus signals: ``health_check_status{check}`` and ``health_check_latency_seconds{check}``."""
+"""Prometheus signals: ``health_check_status{check}``, ``health_check_latency_seconds{check}``, and for alert
+rules ``health_check_consecutive_failures{check,critical,component_type}`` and ``health_ready``."""
 
 from __future__ import annotations
 
@@ -30,10 +31,34 @@ class HealthMetrics:
             ["check"],
             registry=registry,
         )
+        # keel's alert rules (DatabaseConnectionFailures, ExternalApiDegraded, ReadinessFailing) read these.
+        self.failures = Gauge(
+            "health_check_consecutive_failures",
+            "Runs of a health check in a row that were not healthy (0 once it passes).",
+            ["check", "critical", "component_type"],
+            registry=registry,
+        )
+        self.ready = Gauge(
+            "health_ready",
+            "1 while no critical check is unhealthy (readiness answers 200), else 0.",
+            registry=registry,
+        )
+        self._streaks: dict[str, int] = {}
+        self._unhealthy_critical: set[str] = set()
+        self.ready.set(1)
 
     def __call__(self, result: CheckResult) -> None:
         self.status.labels(result.name).set(STATUS_VALUE[result.status])
         self.latency.labels(result.name).set(result.latency_ms / 1000.0)
+        streak = self._streaks.get(result.name, 0) + 1 if result.failing else 0
+        self._streaks[result.name] = streak
+        critical = "true" if result.critical else "false"
+        self.failures.labels(result.name, critical, result.component_type).set(streak)
+        if result.critical and result.status is Status.UNHEALTHY:
+            self._unhealthy_critical.add(result.name)
+        else:
+            self._unhealthy_critical.discard(result.name)
+        self.ready.set(0 if self._unhealthy_critical else 1)
 
 
 def health_metrics(registry: Any = None) -> HealthMetrics:

@@ -19,6 +19,7 @@ NOTIFIERS: Registry[Any] = Registry(
     {
         "slack": "keel.notify.slack:SlackNotifier",
         "webhook": "keel.notify.webhook:WebhookNotifier",
+        "pagerduty": "keel.notify.pagerduty:PagerDutyNotifier",
         "noop": "keel.notify.noop:NoopNotifier",
     },
 )

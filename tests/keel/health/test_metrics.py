@@ -38,3 +38,27 @@ def test_one_set_of_gauges_per_registry() -> None:
     registry = CollectorRegistry()
     assert health_metrics(registry) is health_metrics(registry)
     assert health_metrics() is health_metrics(REGISTRY)
+
+
+def _result(name: str, status: Status, critical: bool, kind: str = "datastore") -> CheckResult:
+    return CheckResult(name, status, 1.0, "", critical, 0.0, kind)
+
+
+def test_consecutive_failures_count_up_and_reset_and_readiness_follows_critical_checks() -> None:
+    registry = CollectorRegistry()
+    metrics = health_metrics(registry)
+
+    def streak(name: str, critical: str, kind: str) -> float | None:
+        labels = {"check": name, "critical": critical, "component_type": kind}
+        return registry.get_sample_value("health_check_consecutive_failures", labels)
+
+    assert registry.get_sample_value("health_ready") == 1.0
+    for _ in range(3):
+        metrics(_result("database", Status.UNHEALTHY, True))
+        metrics(_result("openai", Status.DEGRADED, False, "component"))
+    assert streak("database", "true", "datastore") == 3.0
+    assert streak("openai", "false", "component") == 3.0
+    assert registry.get_sample_value("health_ready") == 0.0  # a critical check is unhealthy: readiness 503
+    metrics(_result("database", Status.HEALTHY, True))
+    assert streak("database", "true", "datastore") == 0.0
+    assert registry.get_sample_value("health_ready") == 1.0  # an optional failure never fails readiness

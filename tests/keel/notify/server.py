@@ -14,6 +14,7 @@ from typing import Any
 class Recorder:
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, str], Any]] = []
+        self.times: list[float] = []  # time.monotonic() of each post
         self.status = 200
         self.delay = 0.0
 
@@ -29,6 +30,7 @@ def receiver() -> Iterator[tuple[str, Recorder]]:
             if recorder.delay:
                 time.sleep(recorder.delay)
             recorder.posts.append((self.path, dict(self.headers), body))
+            recorder.times.append(time.monotonic())
             self.send_response(recorder.status)
             self.send_header("content-length", "2")
             self.end_headers()

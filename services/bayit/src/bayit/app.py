@@ -106,9 +106,10 @@ def create_app(
         app.include_router(module.router, prefix=prefix)
     app.add_api_route("/", index.index, include_in_schema=False)
     app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
+    # Inside the metrics: an injected 500 or delay is counted like a real one, so alert rules can see it.
+    install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production
     if instrument:
         app.add_middleware(ObservabilityMiddleware)
-    install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production
     install_health(app, settings)  # outermost: probes answer without the app's middleware or routing
     if settings.SENTRY_DSN is not None:
         init_sentry(
