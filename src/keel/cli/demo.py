@@ -36,6 +36,10 @@ def _print_summary(term: Terminal, result: dict[str, Any]) -> None:
         term.print(release_charts(r, width=width))
     t = result["traffic"]
     term.print(traffic_line(t))
+    if result.get("alerts"):
+        from keel.demo.run import alerts_line
+
+        term.print(f"alerts (keel's embedded watcher): {alerts_line(result['alerts'])}")
     term.print(demo_traffic(t.get("timeline") or {}, width=width))
     verdict = "[green]as expected[/green]" if result["exit_code"] == 0 else "[red]not as expected[/red]"
     term.print(f"demo finished in {result['seconds']:.0f}s: {verdict}")

@@ -74,6 +74,14 @@ analysis:
   max_extra_hold: {hold:g}s
   thresholds: {{min_success_rate: 99%, max_p95: 250ms}}
 rollback: {{passes: 2, deadline: 30s, interval: 0.25s}}
+# keel's embedded watcher runs during the demo with the default rules at demo scale (seconds, not minutes):
+# the faulty canary's +300 ms on 10 % of the traffic lifts the service's p95 over 250 ms.
+alerts:
+  interval: 1s
+  keep_firing_for: 2s
+  HighLatencyP95: {{threshold: 250ms, window: 5s, min_requests: 20}}
+  HighErrorRate: {{window: 10s, min_requests: 20}}
+  ElevatedErrorRate: {{window: 10s, min_requests: 20}}
 """
     project.spec_file.write_text(text, encoding="utf-8")
     project.spec_file.chmod(0o600)

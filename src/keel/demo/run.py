@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class DemoReport:
     releases: tuple[RolloutReport, ...]
     traffic: Mapping[str, Any]
     kept_running: bool
+    alerts: tuple[Mapping[str, Any], ...] = ()  # what keel's embedded watcher said: {alert, event, t_s}
 
     @property
     def as_expected(self) -> bool:
@@ -47,6 +49,7 @@ class DemoReport:
             "releases": [r.to_json() for r in self.releases],
             "traffic": dict(self.traffic),
             "kept_running": self.kept_running,
+            "alerts": [dict(a) for a in self.alerts],
             "exit_code": self.exit_code,
         }
 
@@ -70,6 +73,10 @@ def traffic_line(traffic: Mapping[str, Any]) -> str:
     )
 
 
+def alerts_line(alerts: Sequence[Mapping[str, Any]]) -> str:
+    return "; ".join(f"{a['alert']} {a['event']} at {a['t_s']:.0f}s" for a in alerts)
+
+
 def demo_markdown(result: Mapping[str, Any]) -> str:
     """The demo's summary in Markdown (from its JSON): the releases table, the traffic, then each release's own
     summary as ``keel deploy --format markdown`` prints it. The terminal charts have no Markdown form."""
@@ -89,6 +96,9 @@ def demo_markdown(result: Mapping[str, Any]) -> str:
         )
     line = markdown_cell(traffic_line(result["traffic"]))
     lines += ["", line[:1].upper() + line[1:] + ".", ""]
+    if result.get("alerts"):
+        lines.append("Alerts (keel's embedded watcher): " + alerts_line(result["alerts"]) + ".")
+        lines.append("")
     lines.append(f"Finished in {result['seconds']:.0f} s.")
     if result["kept_running"]:
         keel_yaml = f"{result['directory']}/keel.yaml"
@@ -125,6 +135,14 @@ async def run_demo(
     )
     started = time.monotonic()
     releases: list[RolloutReport] = []
+    alerts: list[dict[str, Any]] = []
+
+    def heard(change: Any) -> None:
+        alerts.append(
+            {"alert": change.name, "event": change.event, "t_s": round(time.monotonic() - started, 1)}
+        )
+        style = "red" if change.event == "firing" else "green" if change.event == "resolved" else "yellow"
+        say(f"   [{style}]alert {change.name} {change.event}[/{style}] (keel watch, value {change.value})")
 
     async def ship(values: dict[str, str]) -> None:
         report = await release.deploy(revision_env=values)
@@ -140,8 +158,10 @@ async def run_demo(
             "\n[bold]1/3 first release[/bold] (no previous revision: it takes all traffic once its gates pass)"
         )
         await ship({"BAYIT_RELEASE": "1"})
-        async with LoadGenerator(project.router_url, rate=rate) as load:
-            say(f"\n[bold]steady traffic[/bold]: {rate:g} requests/s to the router")
+        async with LoadGenerator(project.router_url, rate=rate) as load, watching(spec, heard) as firing:
+            say(
+                f"\n[bold]steady traffic[/bold]: {rate:g} requests/s to the router; keel watch evaluates the alerts"
+            )
             await asyncio.sleep(min(3.0, hold / 3))  # a baseline before the canary starts
             say("\n[bold]2/3 a good release[/bold] through the whole canary")
             await ship({"BAYIT_RELEASE": "2"})
@@ -150,6 +170,10 @@ async def run_demo(
             )
             await ship({**FAULTY_ENV, "BAYIT_RELEASE": "3"})
             await asyncio.sleep(1.0)
+            for _ in range(30):  # an alert the faulty canary raised resolves once traffic is back: show it
+                if not firing():
+                    break
+                await asyncio.sleep(0.5)
         traffic = load.stats.to_json()
     finally:
         if not keep:
@@ -161,7 +185,40 @@ async def run_demo(
         releases=tuple(releases),
         traffic=traffic,
         kept_running=keep,
+        alerts=tuple(alerts),
     )
+
+
+@asynccontextmanager
+async def watching(spec: Any, heard: Callable[[Any], None]) -> AsyncIterator[Callable[[], bool]]:
+    """keel's embedded watcher on the demo's router for as long as the block runs; yields "is an alert
+    firing now"."""
+    from keel.rollout.wiring import local_platform, open_store
+    from keel.slo.router import RouterTarget
+    from keel.slo.watcher import Watcher
+
+    platform = local_platform(spec, ENV, auto_start=False)
+    state: dict[str, str] = {}
+
+    def changed(change: Any) -> None:
+        if change.event in ("firing", "resolved"):
+            state[change.name] = change.event
+        heard(change)
+
+    with open_store(spec) as store:
+        watcher, _ = Watcher.from_spec(
+            spec, ENV, platform.url, store=store, on_change=changed,
+            target=RouterTarget(platform, platform.url + spec.gates.health.path),
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(watcher.run(stop))
+        try:
+            yield lambda: "firing" in state.values()
+        finally:
+            stop.set()
+            with suppress(Exception):
+                await asyncio.wait_for(task, 5.0)
+            await watcher.aclose()
 
 
 async def stop_demo(spec: Any) -> None:

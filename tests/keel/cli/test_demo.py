@@ -152,4 +152,7 @@ def test_the_real_demo_with_a_short_hold(tmp_path: Path) -> None:
     assert faulty["phase"] == "rolled_back" and faulty["failed_by"] == "analysis"
     assert faulty["rollback"]["verified"] and faulty["rollback"]["target"] == good["revision"]
     assert result["traffic"]["requests"] > 0
+    # keel's embedded watcher saw the faulty canary's +300 ms in the service's p95 and paged, then resolved
+    events = [(a["alert"], a["event"]) for a in result["alerts"]]
+    assert ("HighLatencyP95", "firing") in events, result["alerts"]
     assert not (tmp_path / "demo" / ".keel" / "demo" / "daemon.json").exists()  # stopped when done
