@@ -13,6 +13,7 @@ from keel.durations import Duration
 from keel.platforms.config import PlatformConfig
 from keel.platforms.registry import PLATFORMS
 from keel.probing import Probes
+from keel.storeconfig import StoreSpec
 from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, read_yaml
 
 DEFAULT_FILE = "keel.yaml"
@@ -177,6 +178,7 @@ class KeelSpec(Model):
     analysis: AnalysisSpec = AnalysisSpec()
     rollback: RollbackPolicy = RollbackPolicy()
     notify: Notifications = Notifications()
+    store: StoreSpec = StoreSpec()
     source: str = Field(default=DEFAULT_FILE, exclude=True)
 
     def environment(self, name: str) -> PlatformConfig:

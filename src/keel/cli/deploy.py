@@ -74,7 +74,9 @@ class Session:
         self.term = term
         self.wiring: Wiring = wire(spec, env_name)
         self.owner = this_process(command, random_token(6))
-        self.lock: EnvironmentLock = EnvironmentLock(self.wiring.store, env_name, self.owner, time.time)
+        self.lock: EnvironmentLock = EnvironmentLock(
+            self.wiring.store, env_name, self.owner, time.time, keepalive=True
+        )
         notifiers, warnings = create_notifiers(spec.notify.channels, timeout=spec.notify.timeout)
         for warning in warnings:
             term.warn(warning)
