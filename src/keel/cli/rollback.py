@@ -155,6 +155,9 @@ async def _rollback(
     session = Session(spec, env, "rollback", term, live=fmt is OutputFormat.table)
     try:
         session.lock.acquire()
+        taken = session.lock.describe_replaced()
+        if taken:
+            term.warn(taken)
         plan = await _plan(session, steps_back, revision)
         description = _describe(plan, env)
         if dry_run:
