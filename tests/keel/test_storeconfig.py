@@ -39,9 +39,13 @@ def test_default_is_the_sqlite_file_in_the_state_directory(tmp_path: Path) -> No
 
 def test_sqlite_urls_are_relative_to_keel_yaml_or_absolute(tmp_path: Path) -> None:
     relative = spec_with(tmp_path, "store: sqlite:///state/keel.db\n")
-    assert resolve(relative, tmp_path, tmp_path / "x", environ={}) == SqliteLocation(tmp_path / "state/keel.db")
+    assert resolve(relative, tmp_path, tmp_path / "x", environ={}) == SqliteLocation(
+        tmp_path / "state/keel.db"
+    )
     absolute = spec_with(tmp_path, "store: sqlite:////var/lib/keel/keel.db\n")
-    assert resolve(absolute, tmp_path, tmp_path / "x", environ={}) == SqliteLocation(Path("/var/lib/keel/keel.db"))
+    assert resolve(absolute, tmp_path, tmp_path / "x", environ={}) == SqliteLocation(
+        Path("/var/lib/keel/keel.db")
+    )
 
 
 def test_postgres_password_comes_from_the_named_variable(tmp_path: Path) -> None:
