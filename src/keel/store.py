@@ -166,7 +166,8 @@ class Connection:
         return _open_postgres(self.location)
 
     def _fail(self, exc: Exception) -> StoreError:
-        return StoreError(f"state store {self.location.display}: {redact(str(exc).strip(), self.location)}")
+        message = redact(" ".join(str(exc).split()), self.location)
+        return StoreError(f"state store {self.location.display}: {message}")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         with self._mutex:
@@ -215,7 +216,7 @@ def _open_postgres(location: PostgresLocation) -> Any:
             application_name="keel", **extra,
         )  # fmt: skip
     except psycopg.Error as exc:
-        message = redact(str(exc).strip(), location)
+        message = redact(" ".join(str(exc).split()), location)
         raise StoreError(f"state store {location.display}: cannot connect: {message}") from None
 
 

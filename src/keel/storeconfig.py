@@ -121,7 +121,7 @@ def resolve(
     if not url:
         return SqliteLocation(default)
     password = None
-    if spec.password_env:
+    if spec.password_env and urlsplit(url).password is None:  # $KEEL_STORE_URL may carry its own
         password = env.get(spec.password_env)
         if not password and url.lower().startswith(_POSTGRES_SCHEMES):
             raise ConfigError(

@@ -91,3 +91,30 @@ def test_a_password_in_keel_yaml_is_refused_naming_line_and_key(tmp_path: Path) 
 def test_bad_store_settings_are_refused(tmp_path: Path, store: str, key: str, message: str) -> None:
     found = problems(tmp_path, store)
     assert len(found) == 1 and f"keel.yaml:4: {key}:" in found[0] and message in found[0], found
+
+
+def test_a_keel_store_url_with_its_own_password_needs_no_password_variable(tmp_path: Path) -> None:
+    store = spec_with(tmp_path, "store: {url: 'postgresql://keel@db/k', password_env: KEEL_STORE_PASSWORD}\n")
+    url = "postgresql://ci:inline@db/k"
+    assert resolve(store, tmp_path, tmp_path, environ={"KEEL_STORE_URL": url}) == PostgresLocation(url, None)
+
+
+def test_keel_deploy_with_an_unreachable_store_exits_1_without_the_password(tmp_path: Path) -> None:
+    from tests.keel.cli.releases import keel
+    from tests.support.postgres import free_port
+
+    (tmp_path / "keel.yaml").write_text(
+        BASE + f"store: {{url: 'postgresql://keel@127.0.0.1:{free_port()}/keel', password_env: PW}}\n"
+    )
+    proc = keel("deploy", cwd=tmp_path, env={"PW": "hunter2-secret"})
+    assert proc.returncode == 1, proc.stderr
+    assert (
+        "error: state store postgresql://keel@127.0.0.1:" in proc.stderr and "cannot connect" in proc.stderr
+    )
+    assert "hunter2" not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
+    assert not (tmp_path / ".keel").exists()
+    missing = keel("deploy", cwd=tmp_path)
+    assert (
+        missing.returncode == 2
+        and "store.password_env: the environment variable PW is not set" in missing.stderr
+    )
