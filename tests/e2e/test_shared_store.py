@@ -1,10 +1,14 @@
 """A CI runner killed mid-canary, with the state in a shared PostgreSQL store: nothing of keel's own is left
-on disk (the local platform's `.keel/<env>/` stays, as a cloud platform would), and `keel rollback` from
-anywhere waits out the dead runner's lock, then ends with all traffic on one healthy revision."""
+on disk (the local platform's `.keel/<env>/` stays, as a cloud platform would), and `keel rollback` or
+`keel deploy --resume` from anywhere waits out the dead runner's lock, then ends with all traffic on one
+healthy revision."""
 
 from __future__ import annotations
 
+import subprocess
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,17 @@ from tests.e2e.support import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-LOCK_TTL = 30.0  # long enough for the first keel rollback to start within it on a loaded machine
+LOCK_TTL = 30.0  # long enough for the next keel command to start within it on a loaded machine
+
+
+@dataclass
+class Killed:
+    directory: Path
+    url: str
+    serving: str  # the revision that held 100 % before
+    canary: str  # the revision the killed runner held at 10 %
+    pid: int
+    load: Load
 
 
 def wait_for_holding(url: str, timeout: float = 180) -> dict[str, Any]:
@@ -41,9 +55,9 @@ def wait_for_holding(url: str, timeout: float = 180) -> dict[str, Any]:
     raise AssertionError(f"no rollout reached holding within {timeout}s")
 
 
-def test_killed_mid_canary_then_rolled_back_with_only_the_shared_store(
-    tmp_path: Path, postgres_url: str
-) -> None:
+@pytest.fixture
+def killed(tmp_path: Path, postgres_url: str) -> Iterator[Killed]:
+    """A released Bayit+ under steady load, then a second release killed -9 while holding 10 %."""
     port = free_port()
     spec = write_project(tmp_path, port, hold=60.0)
     spec.write_text(spec.read_text() + f"store: {{url: '{postgres_url}', lock_ttl: {LOCK_TTL:g}s}}\n")
@@ -57,26 +71,45 @@ def test_killed_mid_canary_then_rolled_back_with_only_the_shared_store(
         assert status(tmp_path)["traffic"] == {first["revision"]: 90, state["revision"]: 10}
         assert not (tmp_path / ".keel" / "keel.db").exists()  # keel's state never was on this disk
         assert (tmp_path / ".keel" / ENV).is_dir()  # the local platform's own state
-
-        held = keel("rollback", "--env", ENV, "--yes", "--format", "json", cwd=tmp_path, timeout=180)
-        if held.returncode == 3:  # within the TTL of the dead runner's last heartbeat
-            assert (
-                "environment e2e is locked by deploy" in held.stderr and f"pid {proc.pid} on " in held.stderr
-            )
-            time.sleep(LOCK_TTL)
-            back = keel("rollback", "--env", ENV, "--yes", "--format", "json", cwd=tmp_path, timeout=180)
-            assert "took over a stale lock of deploy" in back.stderr and "last heartbeat" in back.stderr
-        else:  # this machine was slow enough to start keel that the TTL had passed already
-            back = held
-        data = result(back)
-        assert back.returncode == 0, back.stderr
-        assert data["phase"] == "rolled_back" and data["rollback"]["target"] == first["revision"]
-        assert_on_one_healthy_revision(tmp_path, first["revision"])
+        yield Killed(tmp_path, postgres_url, first["revision"], state["revision"], proc.pid, load)
         load.stop()
         assert load.unexpected() == {}, load.outcomes
-        with Store(postgres_url, service="bayit-e2e") as store:
-            assert store.active_rollout(ENV) is None and store.lock(ENV) is None
-            kinds = [e["kind"] for e in store.events(ENV)]
-            assert ("lock_taken_over" in kinds) == (held.returncode == 3)
     finally:
         keel("down", "--env", ENV, cwd=tmp_path)
+
+
+def after_the_lock(killed: Killed, *args: str) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run keel: refused (exit 3, naming the dead runner) while its lock is fresh, then run again after the
+    TTL, taking the lock over with a warning. Returns the final run and whether the lock had to be waited out."""
+    command = [*args, "--env", ENV, "--format", "json"]
+    first = keel(*command, cwd=killed.directory, timeout=180)
+    if first.returncode != 3:  # this machine was slow enough to start keel that the TTL had passed already
+        return first, False
+    assert "environment e2e is locked by deploy" in first.stderr and f"pid {killed.pid} on " in first.stderr
+    time.sleep(LOCK_TTL)
+    again = keel(*command, cwd=killed.directory, timeout=180)
+    assert "took over a stale lock of deploy" in again.stderr and "last heartbeat" in again.stderr
+    return again, True
+
+
+def assert_settled(killed: Killed, revision: str, waited: bool) -> None:
+    assert_on_one_healthy_revision(killed.directory, revision)
+    with Store(killed.url, service="bayit-e2e") as store:
+        assert store.active_rollout(ENV) is None and store.lock(ENV) is None
+        assert ("lock_taken_over" in [e["kind"] for e in store.events(ENV)]) == waited
+
+
+def test_killed_mid_canary_then_rolled_back_with_only_the_shared_store(killed: Killed) -> None:
+    back, waited = after_the_lock(killed, "rollback", "--yes")
+    data = result(back)
+    assert back.returncode == 0, back.stderr
+    assert data["phase"] == "rolled_back" and data["rollback"]["target"] == killed.serving
+    assert_settled(killed, killed.serving, waited)
+
+
+def test_killed_mid_canary_then_resumed_with_only_the_shared_store(killed: Killed) -> None:
+    resumed, waited = after_the_lock(killed, "deploy", "--resume")
+    data = result(resumed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert data["phase"] == "promoted" and data["revision"] == killed.canary
+    assert_settled(killed, killed.canary, waited)
