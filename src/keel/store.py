@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from keel.errors import KeelError
 from keel.storeconfig import (
@@ -121,13 +121,19 @@ class ServingRow:
 Row = Mapping[str, Any]
 
 
-class Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
+class Result:
+    """A statement's rows, fetched while the connection was ours (a cursor stepped later could interleave
+    with the lock keep-alive thread's statements on the same connection)."""
 
-    def fetchone(self) -> Any: ...
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
 
-    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
 
 
 def _postgres_ddl(statement: str) -> str:
@@ -169,16 +175,18 @@ class Connection:
         message = redact(" ".join(str(exc).split()), self.location)
         return StoreError(f"state store {self.location.display}: {message}")
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         with self._mutex:
             if not self.postgres:
-                return self._raw.execute(sql, params)  # type: ignore[no-any-return]
+                cursor = self._raw.execute(sql, params)
+                return Result(cursor.fetchall(), cursor.rowcount)
             import psycopg
 
             try:
                 if self._raw.closed:  # the server or the network dropped it since the last statement
                     self._raw = self._connect()
-                return self._raw.execute(_postgres_sql(sql), params)  # type: ignore[no-any-return]
+                cursor = self._raw.execute(_postgres_sql(sql), params)
+                return Result(cursor.fetchall() if cursor.description else [], cursor.rowcount)
             except psycopg.Error as exc:
                 raise self._fail(exc) from None
 
