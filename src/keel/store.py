@@ -272,7 +272,23 @@ class Store:
     def _service(self) -> str:
         return self.service or ""
 
+    def _current(self) -> bool:
+        """The schema is this keel's and every table exists: nothing to create (PostgreSQL checks the CREATE
+        privilege even for CREATE TABLE IF NOT EXISTS, and a team's keel role may only read and write)."""
+        db = self._db
+        if db.postgres:
+            query = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        else:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        tables = {str(r["name"]) for r in db.execute(query).fetchall()}
+        if not tables >= set(_TABLES):
+            return False
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return row is not None and int(row["value"]) == SCHEMA_VERSION
+
     def _migrate(self) -> None:
+        if self._current():
+            return
         with self.transaction(migrating=True) as db:
             for statement in _TABLES.values():
                 db.execute(_postgres_ddl(statement) if db.postgres else statement)

@@ -310,3 +310,21 @@ def test_a_schema_2_file_keeps_its_rollout_lock_and_history(tmp_path: Path) -> N
         assert [s.revision for s in store.serving_history("prod")] == ["svc-1"]
     with Store(path) as store:  # opening again changes nothing
         assert store.schema_version == 3 and len(store.revisions("prod")) == 3
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_only_read_and_write_opens_a_migrated_store(postgres_url: str) -> None:
+    """keel's tables made once by the owner; runners then connect as a role without CREATE."""
+    Store(postgres_url, service="svc").close()
+    raw_sql(postgres_url, "DROP ROLE IF EXISTS keel_runner")
+    raw_sql(postgres_url, "CREATE ROLE keel_runner LOGIN")
+    raw_sql(postgres_url, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    raw_sql(
+        postgres_url, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO keel_runner"
+    )
+    raw_sql(postgres_url, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO keel_runner")
+    runner_url = postgres_url.replace("postgres@", "keel_runner@")
+    with Store(runner_url, service="svc") as store:
+        store.insert_rollout(row())
+        store.add_event("local", "k", "m", 1.0, "r-1", {})
+        assert store.active_rollout("local") is not None
