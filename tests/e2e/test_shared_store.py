@@ -113,3 +113,50 @@ def test_killed_mid_canary_then_resumed_with_only_the_shared_store(killed: Kille
     assert resumed.returncode == 0, resumed.stderr
     assert data["phase"] == "promoted" and data["revision"] == killed.canary
     assert_settled(killed, killed.canary, waited)
+
+
+def test_two_checkouts_sharing_the_store_one_deploy_proceeds_the_other_exits_3(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two jobs (two checkouts, nothing shared but the store) release the same service at once: the second
+    exits 3 naming the first's host, pid and rollout, and changes nothing."""
+    import json
+    import os
+
+    from tests.keel.cli.releases import KEEL, write_spec
+
+    store = f"store: {{url: '{postgres_url}', lock_ttl: {LOCK_TTL:g}s}}\n"
+    canary = "{canary: {steps: [{weight: 50, hold: 60s}, {weight: 100}]}}"
+    one, two = tmp_path / "job-1", tmp_path / "job-2"
+    for directory in (one, two):
+        directory.mkdir()
+        write_spec(directory, free_port(), canary, extra=store)
+    released = keel("deploy", "--format", "json", cwd=one, timeout=180)  # so the next one has a canary
+    assert released.returncode == 0, released.stderr
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("KEEL_STATE_DIR", None)
+    first = subprocess.Popen(
+        [KEEL, "deploy", "--format", "json"], cwd=one, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        with Store(postgres_url, service="tiny") as shared:
+            deadline = time.monotonic() + 120
+            while (row := shared.active_rollout("local")) is None or row.phase != "holding":
+                assert time.monotonic() < deadline and first.poll() is None, "the first deploy never held"
+                time.sleep(0.1)
+            second = keel("deploy", "--format", "json", cwd=two)
+            assert second.returncode == 3, second.stderr
+            assert f"environment local is locked by deploy (pid {first.pid} on " in second.stderr
+            assert f"rollout {row.id}" in second.stderr and "since 20" in second.stderr
+            assert shared.count_rollouts("local") == 2  # the refused job recorded nothing
+        first.send_signal(__import__("signal").SIGTERM)  # the first job is cancelled: it rolls back
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 1 and json.loads(out)["phase"] == "rolled_back", err
+        again = keel("deploy", "--format", "json", cwd=two, timeout=180)  # now the second job may go
+        assert again.returncode == 0, again.stderr
+    finally:
+        if first.poll() is None:
+            first.kill()
+        for directory in (one, two):
+            keel("down", "--env", "local", cwd=directory)
