@@ -147,7 +147,10 @@ def test_two_checkouts_sharing_the_store_one_deploy_proceeds_the_other_exits_3(
                 time.sleep(0.1)
             second = keel("deploy", "--format", "json", cwd=two)
             assert second.returncode == 3, second.stderr
-            assert f"environment local is locked by deploy (pid {first.pid} on " in second.stderr
+            assert (
+                "environment local is locked by deploy" in second.stderr
+                and f"(pid {first.pid} on " in second.stderr
+            )
             assert f"rollout {row.id}" in second.stderr and "since 20" in second.stderr
             assert shared.count_rollouts("local") == 2  # the refused job recorded nothing
         first.send_signal(__import__("signal").SIGTERM)  # the first job is cancelled: it rolls back

@@ -26,9 +26,16 @@ class Owner:
 
 
 def this_process(command: str, token: str) -> Owner:
+    """This process as a lock owner; in GitHub Actions the owner names the workflow run, so the job that finds
+    the environment locked says which run holds it (runner host names say little)."""
     host = socket.gethostname()
     pid = os.getpid()
-    return Owner(f"{command}:{pid}@{host}:{token}", host, pid)
+    run, repository = os.environ.get("GITHUB_RUN_ID"), os.environ.get("GITHUB_REPOSITORY")
+    if run and os.environ.get("GITHUB_ACTIONS") == "true":
+        command += (
+            f" in GitHub Actions run {repository}#{run}" if repository else f" in GitHub Actions run {run}"
+        )
+    return Owner(f"{command.replace(':', ' ')}:{pid}@{host}:{token}", host, pid)
 
 
 def _age(seconds: float) -> str:

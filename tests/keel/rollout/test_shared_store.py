@@ -193,3 +193,20 @@ async def test_a_runner_killed_mid_canary_is_rolled_back_from_a_fresh_machine(
     assert (await b.platform.traffic()).weights == {OLD: 100} and b.platform.ready[OLD]
     assert b.store.revision_status("local", revision) == "aborted"
     assert b.store.active_rollout("local") is None
+
+
+def test_a_lock_taken_in_github_actions_names_the_workflow_run(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keel.rollout.guards import this_process
+
+    clock = FakeClock()
+    store = Store(postgres_url, service="svc")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_RUN_ID", "987654")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "bayit/bayit-plus")
+    EnvironmentLock(store, "staging", this_process("deploy", "aaaa"), clock).acquire("r-1")
+    monkeypatch.setenv("GITHUB_RUN_ID", "987655")
+    with pytest.raises(LockHeld) as info:
+        EnvironmentLock(store, "staging", this_process("deploy", "bbbb"), clock).acquire()
+    assert "locked by deploy in GitHub Actions run bayit/bayit-plus#987654 (pid " in str(info.value)
