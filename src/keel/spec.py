@@ -14,6 +14,7 @@ from keel.platforms.config import PlatformConfig
 from keel.platforms.registry import PLATFORMS
 from keel.probing import Probes
 from keel.slo.config import DEFAULT_SLOS, AlertsSpec, SlosSpec
+from keel.storeconfig import StoreSpec
 from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, error_message, read_yaml
 
 DEFAULT_FILE = "keel.yaml"
@@ -180,6 +181,7 @@ class KeelSpec(Model):
     notify: Notifications = Notifications()
     slos: SlosSpec = DEFAULT_SLOS
     alerts: AlertsSpec = AlertsSpec()
+    store: StoreSpec = StoreSpec()
     source: str = Field(default=DEFAULT_FILE, exclude=True)
 
     def environment(self, name: str) -> PlatformConfig:

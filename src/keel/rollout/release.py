@@ -318,7 +318,7 @@ class Release:
         notify = self.spec.notify
         async with self._parts() as wiring:
             owner: Owner = this_process(command, random_token(6))
-            lock = EnvironmentLock(wiring.store, self.environment, owner, self._clock)
+            lock = EnvironmentLock(wiring.store, self.environment, owner, self._clock, keepalive=True)
             notifiers, warnings = create_notifiers(notify.channels, timeout=notify.timeout)
             for warning in warnings:
                 self._observer.on_warning(warning)

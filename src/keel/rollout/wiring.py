@@ -54,7 +54,12 @@ def local_platform(spec: KeelSpec, env_name: str, *, auto_start: bool) -> LocalP
 
 
 def open_store(spec: KeelSpec) -> Store:
-    return Store(state_dir(spec) / "keel.db")
+    """The spec's store (``$KEEL_STORE_URL``, keel.yaml's ``store``, or ``keel.db`` in the state directory),
+    scoped to the spec's service."""
+    from keel.storeconfig import resolve
+
+    location = resolve(spec.store, spec.base_dir, state_dir(spec) / "keel.db")
+    return Store(location, service=spec.service, lock_ttl=spec.store.lock_ttl)
 
 
 def engine_settings(spec: KeelSpec, env_name: str) -> EngineSettings:
