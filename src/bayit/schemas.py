@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+#: The largest id an ``INTEGER`` column holds (PostgreSQL int4, and what SQLite's driver accepts safely): ids
+#: beyond it are refused at the edge as 422 instead of reaching the database as a driver error.
+MAX_ID = 2**31 - 1
+
+#: No C0 control characters (NUL among them: PostgreSQL cannot store it, SQLite silently truncates on it) and
+#: no DEL. Shared by every free-text input, and published in the OpenAPI document as the field's pattern.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+PRINTABLE_MESSAGE = "must not contain control characters (NUL, newlines, tabs...)"
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class ContentType(StrEnum):
@@ -62,15 +74,17 @@ class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: str = Field(min_length=8, max_length=128)
-    display_name: str = Field(min_length=1, max_length=100)
+    password: Annotated[str, Field(min_length=8, max_length=128, pattern=PRINTABLE)]
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE)
+    ]
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: str = Field(min_length=1, max_length=128)
+    password: Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
 
 
 class TokenOut(BaseModel):
@@ -91,7 +105,7 @@ class UserOut(BaseModel):
 class WatchlistIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content_id: int = Field(ge=1)
+    content_id: Id
 
 
 class WatchlistItemOut(BaseModel):

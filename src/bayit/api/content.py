@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, or_, select
 
 from bayit.api.deps import ReaderDep
 from bayit.models import Content
-from bayit.schemas import ContentOut, ContentPage, ContentType
+from bayit.schemas import MAX_ID, PRINTABLE, ContentOut, ContentPage, ContentType
 
 router = APIRouter(prefix="/content", tags=["content"])
 
@@ -28,7 +29,15 @@ async def list_content(
     language: Annotated[
         str | None, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. he")
     ] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Text search in titles")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=PRINTABLE,
+            description="Text search in titles and descriptions (no control characters)",
+        ),
+    ] = None,
 ) -> ContentPage:
     filters = []
     if type is not None:
@@ -38,6 +47,10 @@ async def list_content(
     if language is not None:
         filters.append(Content.language == language)
     if q is not None:
+        if not q.strip():
+            raise RequestValidationError(
+                [{"loc": ("query", "q"), "msg": "must contain a non-space character", "type": "value_error"}]
+            )
         pattern = f"%{_escape_like(q.strip())}%"
         filters.append(
             or_(
@@ -61,7 +74,7 @@ async def list_content(
 
 
 @router.get("/{content_id}", response_model=ContentOut, summary="One catalog item")
-async def get_content(db: ReaderDep, content_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ContentOut:
+async def get_content(db: ReaderDep, content_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> ContentOut:
     row = (await db.execute(select(Content.__table__).where(Content.id == content_id))).mappings().first()
     if row is None:
         raise HTTPException(404, f"content {content_id} not found")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bayit.api.deps import SessionDep, UserDep
 from bayit.models import Content, WatchlistItem
-from bayit.schemas import ContentOut, WatchlistIn, WatchlistItemOut, WatchlistOut
+from bayit.schemas import MAX_ID, ContentOut, WatchlistIn, WatchlistItemOut, WatchlistOut
 
 router = APIRouter(prefix="/watchlist", tags=["watchlist"])
 
@@ -49,7 +49,7 @@ async def add_to_watchlist(body: WatchlistIn, user: UserDep, session: SessionDep
 
 @router.delete("/{content_id}", status_code=204, summary="Remove an item")
 async def remove_from_watchlist(
-    content_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: UserDep, session: SessionDep
+    content_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: UserDep, session: SessionDep
 ) -> Response:
     result = await session.execute(
         delete(WatchlistItem).where(WatchlistItem.user_id == user.id, WatchlistItem.content_id == content_id)
