@@ -15,9 +15,11 @@ from bayit.api import auth, content, index, live, users, watchlist
 from bayit.db import Database
 from bayit.faults import install as install_faults
 from bayit.health import install as install_health
+from bayit.health import load_health_settings, settings_secrets
 from bayit.migrate import upgrade
-from bayit.observability import ObservabilityMiddleware, init_sentry, metrics_endpoint
+from bayit.observability import ObservabilityMiddleware, metrics_endpoint
 from bayit.seed import seed
+from bayit.sentry import init_sentry
 from bayit.settings import Settings, load_settings
 
 log = logging.getLogger("bayit.app")
@@ -116,5 +118,6 @@ def create_app(
             environment=settings.SENTRY_ENVIRONMENT or settings.ENVIRONMENT.value,
             release=settings.SENTRY_RELEASE,
             traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+            secrets=settings_secrets(settings, load_health_settings()),
         )
     return app

@@ -1,4 +1,4 @@
-"""Structured JSON logs with correlation ids, Prometheus request metrics, and Sentry set-up."""
+"""Structured JSON logs with correlation ids and Prometheus request metrics (Sentry: ``bayit.sentry``)."""
 
 from __future__ import annotations
 
@@ -156,34 +156,3 @@ class ObservabilityMiddleware:
 async def metrics_endpoint(_request: Request) -> Response:
     """``GET /metrics`` in the Prometheus text format."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-
-_SCRUB_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization", "set-cookie"}
-
-
-def scrub_event(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
-    """Sentry ``before_send``: drop personal data and credentials before anything leaves the process."""
-    request = event.get("request") or {}
-    headers = request.get("headers")
-    if isinstance(headers, dict):
-        request["headers"] = {
-            k: ("[Filtered]" if k.lower() in _SCRUB_HEADERS else v) for k, v in headers.items()
-        }
-    request.pop("data", None)
-    request.pop("cookies", None)
-    if "user" in event:
-        event["user"] = {"id": event["user"].get("id")} if isinstance(event["user"], dict) else {}
-    return event
-
-
-def init_sentry(dsn: str, *, environment: str, release: str | None, traces_sample_rate: float) -> None:
-    import sentry_sdk
-
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        release=release,
-        traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
-        before_send=scrub_event,  # type: ignore[arg-type]
-    )
