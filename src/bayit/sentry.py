@@ -115,6 +115,6 @@ def init_sentry(
         max_request_body_size="never",
         before_send=scrubber.event,  # type: ignore[arg-type]
         before_send_transaction=scrubber.event,  # type: ignore[arg-type]
-        before_breadcrumb=scrubber.breadcrumb,  # type: ignore[arg-type]
+        before_breadcrumb=scrubber.breadcrumb,
     )
     return scrubber
