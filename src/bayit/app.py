@@ -13,6 +13,7 @@ from starlette.routing import Route
 from bayit import __version__, errors
 from bayit.api import auth, content, index, live, users, watchlist
 from bayit.db import Database
+from bayit.edge import EdgeMiddleware, Limits
 from bayit.faults import install as install_faults
 from bayit.health import install as install_health
 from bayit.health import load_health_settings, settings_secrets
@@ -108,6 +109,14 @@ def create_app(
         app.include_router(module.router, prefix=prefix)
     app.add_api_route("/", index.index, include_in_schema=False)
     app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
+    app.state.instrumented = instrument
+    limits = Limits(
+        max_body_bytes=settings.MAX_REQUEST_BODY_BYTES,
+        max_header_bytes=settings.MAX_REQUEST_HEADER_BYTES,
+        max_headers=settings.MAX_REQUEST_HEADERS,
+        body_timeout=settings.REQUEST_BODY_TIMEOUT,
+    )
+    app.add_middleware(EdgeMiddleware, limits=limits)  # inside observability: limits are logged and counted
     if instrument:
         app.add_middleware(ObservabilityMiddleware)
     install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production

@@ -12,36 +12,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from bayit.observability import correlation_id
+from bayit.envelope import error_body
 from bayit.schemas import PRINTABLE, PRINTABLE_MESSAGE
 
 log = logging.getLogger("bayit.errors")
-
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-    503: "service_unavailable",
-}
-
-
-def error_body(status: int, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "error": {"code": _CODES.get(status, "error"), "message": message},
-        "detail": message,
-        "correlation_id": correlation_id.get(),
-    }
-    if fields:
-        body["error"]["fields"] = fields
-    return body
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -69,11 +45,31 @@ async def _validation(_request: Request, exc: RequestValidationError) -> JSONRes
     return JSONResponse(error_body(422, f"invalid request: {summary}", fields), status_code=422)
 
 
-async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette's 405 names only the first route's), with
+    HEAD wherever GET is (the edge serves HEAD as GET). Asked of the routes themselves, method by method."""
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
-    return JSONResponse(
-        error_body(exc.status_code, message), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"method {request.method} not allowed; use {', '.join(allowed)}"
+    return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code, headers=headers)
 
 
 # SQLSTATE classes that say "the database cannot serve now", not "this statement is wrong": connection
@@ -140,6 +136,14 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(500, "internal error"), status_code=500)
 
 
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's outermost handler, reached after the observability middleware has already logged the error
+    # and answered it with the correlation id; without that middleware (benchmarks) it is the only log.
+    if not getattr(request.app.state, "instrumented", False):
+        log.error("unhandled error", exc_info=exc)
+    return JSONResponse(error_body(500, "internal error"), status_code=500)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
@@ -147,4 +151,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeoutError, _database)
     app.add_exception_handler(OSError, _database)
     app.add_exception_handler(OverflowError, _database)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, _server_error)

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     PINECONE_INDEX_NAME: str | None = None
     STRIPE_SECRET_KEY: SecretStr | None = None
     PORT: int = Field(default=8080, ge=1, le=65535)
+    # Request limits at the edge (413 / 431 / 408 before any handler runs).
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    MAX_REQUEST_HEADER_BYTES: int = Field(default=16_384, ge=1024, le=1_048_576)
+    MAX_REQUEST_HEADERS: int = Field(default=100, ge=10, le=10_000)
+    REQUEST_BODY_TIMEOUT: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("API_V1_PREFIX")
     @classmethod
