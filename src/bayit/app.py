@@ -101,7 +101,7 @@ def create_app(
         debug=False,
     )
     app.state.settings = settings
-    app.state.db = Database(settings.database_url)
+    app.state.db = settings.database()
     app.state.lifecycle = lifecycle
     errors.install(app)
     prefix = settings.API_V1_PREFIX

@@ -65,12 +65,11 @@ def serve(
 
 
 def _prepare(settings: Settings, seed_catalog: bool) -> int:
-    from bayit.db import Database
     from bayit.migrate import upgrade
     from bayit.seed import seed
 
     async def run() -> int:
-        db = Database(settings.database_url)
+        db = settings.database()
         try:
             await upgrade(db.engine)
             return await seed(db) if seed_catalog else 0
@@ -83,13 +82,13 @@ def _prepare(settings: Settings, seed_catalog: bool) -> int:
 @cli.command()
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
-    from bayit.db import Database, safe_url
+    from bayit.db import safe_url
     from bayit.migrate import upgrade
 
     settings = _settings()
 
     async def run() -> None:
-        db = Database(settings.database_url)
+        db = settings.database()
         try:
             await upgrade(db.engine)
         finally:

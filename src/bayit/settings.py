@@ -6,10 +6,13 @@ import logging
 import secrets
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bayit.db import Database
 
 log = logging.getLogger("bayit.settings")
 
@@ -94,6 +97,11 @@ class Settings(BaseSettings):
     PINECONE_INDEX_NAME: str | None = None
     STRIPE_SECRET_KEY: SecretStr | None = None
     PORT: int = Field(default=8080, ge=1, le=65535)
+    # Bounds on every wait for the database, in seconds: a database that does not answer gives fast 503s.
+    DATABASE_CONNECT_TIMEOUT: float = Field(default=2.0, gt=0, le=60)
+    DATABASE_POOL_TIMEOUT: float = Field(default=2.0, gt=0, le=60)
+    DATABASE_STATEMENT_TIMEOUT: float = Field(default=3.0, gt=0, le=300)
+    DATABASE_POOL_SIZE: int = Field(default=20, ge=1, le=500)
     # Request limits at the edge (413 / 431 / 408 before any handler runs).
     MAX_REQUEST_BODY_BYTES: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     MAX_REQUEST_HEADER_BYTES: int = Field(default=16_384, ge=1024, le=1_048_576)
@@ -189,6 +197,18 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.DATABASE_URL.get_secret_value()
+
+    def database(self) -> Database:
+        """The service's database with the configured pool and timeouts."""
+        from bayit.db import Database
+
+        return Database(
+            self.database_url,
+            pool_size=self.DATABASE_POOL_SIZE,
+            pool_timeout=self.DATABASE_POOL_TIMEOUT,
+            connect_timeout=self.DATABASE_CONNECT_TIMEOUT,
+            statement_timeout=self.DATABASE_STATEMENT_TIMEOUT,
+        )
 
     @property
     def is_production(self) -> bool:
