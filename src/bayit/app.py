@@ -19,6 +19,7 @@ from bayit.health import install as install_health
 from bayit.health import load_health_settings, settings_secrets
 from bayit.migrate import upgrade
 from bayit.observability import ObservabilityMiddleware, metrics_endpoint
+from bayit.ratelimit import LoginGuard
 from bayit.seed import seed
 from bayit.sentry import init_sentry
 from bayit.settings import Settings, load_settings
@@ -103,6 +104,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = settings.database()
     app.state.lifecycle = lifecycle
+    app.state.login_guard = LoginGuard(settings.login_policy())
     errors.install(app)
     prefix = settings.API_V1_PREFIX
     for module in (index, content, live, auth, users, watchlist):

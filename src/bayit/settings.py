@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from bayit.db import Database
+    from bayit.ratelimit import LoginPolicy
 
 log = logging.getLogger("bayit.settings")
 
@@ -102,6 +103,11 @@ class Settings(BaseSettings):
     DATABASE_POOL_TIMEOUT: float = Field(default=2.0, gt=0, le=60)
     DATABASE_STATEMENT_TIMEOUT: float = Field(default=3.0, gt=0, le=300)
     DATABASE_POOL_SIZE: int = Field(default=20, ge=1, le=500)
+    # Login backoff (bayit.ratelimit): failures allowed before waiting, and the longest wait, in seconds.
+    LOGIN_ADDRESS_FREE_FAILURES: int = Field(default=5, ge=1, le=1000)
+    LOGIN_ACCOUNT_FREE_FAILURES: int = Field(default=10, ge=1, le=1000)
+    LOGIN_ADDRESS_MAX_DELAY: float = Field(default=900.0, ge=1, le=86_400)
+    LOGIN_ACCOUNT_MAX_DELAY: float = Field(default=300.0, ge=1, le=86_400)
     # Request limits at the edge (413 / 431 / 408 before any handler runs).
     MAX_REQUEST_BODY_BYTES: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     MAX_REQUEST_HEADER_BYTES: int = Field(default=16_384, ge=1024, le=1_048_576)
@@ -208,6 +214,16 @@ class Settings(BaseSettings):
             pool_timeout=self.DATABASE_POOL_TIMEOUT,
             connect_timeout=self.DATABASE_CONNECT_TIMEOUT,
             statement_timeout=self.DATABASE_STATEMENT_TIMEOUT,
+        )
+
+    def login_policy(self) -> LoginPolicy:
+        from bayit.ratelimit import LoginPolicy
+
+        return LoginPolicy(
+            address_free_failures=self.LOGIN_ADDRESS_FREE_FAILURES,
+            account_free_failures=self.LOGIN_ACCOUNT_FREE_FAILURES,
+            address_max_delay=self.LOGIN_ADDRESS_MAX_DELAY,
+            account_max_delay=self.LOGIN_ACCOUNT_MAX_DELAY,
         )
 
     @property

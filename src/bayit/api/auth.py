@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bayit.api.deps import SessionDep, SettingsDep
 from bayit.models import User
+from bayit.ratelimit import LoginGuard
 from bayit.schemas import LoginIn, RegisterIn, TokenOut, UserOut
 from bayit.security import DUMMY_HASH, create_token, hash_password, verify_password
 
@@ -33,11 +34,21 @@ async def register(body: RegisterIn, session: SessionDep) -> UserOut:
 
 
 @router.post("/login", response_model=TokenOut, summary="Exchange email and password for a bearer token")
-async def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
-    user = await session.scalar(select(User).where(User.email == body.email.lower()))
+async def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    guard: LoginGuard = request.app.state.login_guard
+    account = body.email.lower()
+    address = request.client.host if request.client else "-"
+    wait = guard.retry_after(account, address)
+    if wait is not None:  # refused before the password is even checked: guessing costs the attacker time
+        raise HTTPException(
+            429, f"too many failed logins; try again in {wait} s", headers={"Retry-After": str(wait)}
+        )
+    user = await session.scalar(select(User).where(User.email == account))
     stored = user.password_hash if user is not None else DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, stored, body.password)
     if user is None or not ok:
+        guard.failed(account, address)
         raise HTTPException(401, "wrong email or password", headers={"WWW-Authenticate": "Bearer"})
+    guard.succeeded(account, address)
     token = create_token(user.id, settings.signing_key, settings.ACCESS_TOKEN_EXPIRE_MINUTES)
     return TokenOut(access_token=token.access_token, expires_in=token.expires_in)
