@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from bayit import __version__, errors
@@ -119,6 +120,16 @@ def create_app(
         body_timeout=settings.REQUEST_BODY_TIMEOUT,
     )
     app.add_middleware(EdgeMiddleware, limits=limits)  # inside observability: limits are logged and counted
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Correlation-ID"],
+            expose_headers=["X-Correlation-ID", "Retry-After"],
+            allow_credentials=False,  # bearer tokens travel in a header, never in cookies
+            max_age=600,
+        )
     if instrument:
         app.add_middleware(ObservabilityMiddleware)
     install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production

@@ -51,6 +51,10 @@ def serve(
         "server_header": False,
         "timeout_graceful_shutdown": graceful_timeout,
         "lifespan": "on",
+        # h11 (the pure-Python parser) buffers at most this much of an incomplete request head; with
+        # httptools the edge middleware refuses oversized headers (431) after parsing.
+        "h11_max_incomplete_event_size": settings.MAX_REQUEST_HEADER_BYTES,
+        "timeout_keep_alive": 5,
     }
     try:
         app = create_app(settings, seed_catalog=seed)

@@ -114,7 +114,7 @@ def settings_secrets(settings: Settings, health_settings: HealthSettings) -> set
 
 
 def build_health(settings: Settings, engine: Any, health_settings: HealthSettings | None = None) -> Health:
-    """The Bayit+ checks: database critical; MongoDB critical when configured; GCS critical when storage is
+    """The Bayit+ checks: database critical; MongoDB checked when configured, critical with MONGODB_CRITICAL; GCS critical when storage is
     GCS; AI APIs, Pinecone and Sentry optional (and disabled when the environment declares them absent)."""
     hs = health_settings or load_health_settings()
     optional = hs.optional_unconfigured(settings.ENVIRONMENT)
@@ -137,7 +137,9 @@ def build_health(settings: Settings, engine: Any, health_settings: HealthSetting
 
     mongo = _secret(settings.MONGODB_URL)
     if mongo:
-        health.add(MongoCheck(mongo, server_selection_timeout=2.0), critical=True, timeout=3.0)
+        # critical only when configured so (MONGODB_CRITICAL): no Bayit+ request reads MongoDB
+        mongo_check = MongoCheck(mongo, server_selection_timeout=2.0)
+        health.add(mongo_check, critical=settings.MONGODB_CRITICAL, timeout=3.0)
     else:  # the service keeps its data in SQL; MongoDB is a dependency only when configured
         health.add(NotConfigured("mongodb", "MONGODB_URL is not set", component_type="datastore"))
 

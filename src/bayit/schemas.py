@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from bayit.passwords import password_problem
 
 #: The largest id an ``INTEGER`` column holds (PostgreSQL int4, and what SQLite's driver accepts safely): ids
 #: beyond it are refused at the edge as 422 instead of reaching the database as a driver error.
@@ -18,6 +20,18 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 PRINTABLE_MESSAGE = "must not contain control characters (NUL, newlines, tabs...)"
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _new_password(value: str) -> str:
+    problem = password_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+NewPassword = Annotated[
+    str, Field(min_length=8, max_length=128, pattern=PRINTABLE), AfterValidator(_new_password)
+]
 
 
 class ContentType(StrEnum):
@@ -74,7 +88,7 @@ class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: Annotated[str, Field(min_length=8, max_length=128, pattern=PRINTABLE)]
+    password: NewPassword
     display_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE)
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
     SENTRY_RELEASE: str | None = None
     MONGODB_URL: SecretStr | None = None
     MONGODB_DB_NAME: str = "bayit_plus"
+    # Whether an unreachable MongoDB makes the instance unready. No Bayit+ request uses MongoDB (the service
+    # keeps its data in SQL), so by default it is checked and reported, but optional.
+    MONGODB_CRITICAL: bool = False
+    # Browser origins allowed to call the API (comma-separated, e.g. https://bayit.tv,https://app.bayit.tv;
+    # "*" for any origin, without credentials). Unset: no CORS headers, browsers keep to the same origin.
+    CORS_ALLOW_ORIGINS: str | None = None
     OPENAI_API_KEY: SecretStr | None = None
     ELEVENLABS_API_KEY: SecretStr | None = None
     ANTHROPIC_API_KEY: SecretStr | None = None
@@ -120,6 +127,72 @@ class Settings(BaseSettings):
         if not value.startswith("/") or value.endswith("/") or " " in value:
             raise ValueError("must start with '/' and not end with '/', e.g. /api/v1")
         return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        # Checked here so a typo stops the start with one line, not a driver traceback. Never echoes the URL.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        raw = value.get_secret_value().strip()
+        if raw.startswith("postgres://"):
+            raw = "postgresql://" + raw.removeprefix("postgres://")
+        try:
+            url = make_url(raw)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a database URL; expected postgresql://user:password@host:5432/name or sqlite:///path.db"
+            ) from None
+        backend, _, driver = url.drivername.partition("+")
+        if backend not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported database {backend!r}; use postgresql:// or sqlite:///")
+        if driver and driver not in ("asyncpg", "psycopg", "psycopg2", "aiosqlite", "pysqlite"):
+            raise ValueError(f"unsupported driver {driver!r}; leave it out and the async driver is chosen")
+        if backend == "postgresql" and not url.host and not dict(url.query).get("host"):
+            raise ValueError("PostgreSQL URL has no host")
+        if backend == "postgresql" and not url.database:
+            raise ValueError("PostgreSQL URL names no database")
+        if backend == "sqlite" and not url.database:
+            raise ValueError("SQLite URL names no file (sqlite:///path.db)")
+        return SecretStr(raw)
+
+    @field_validator("SENTRY_DSN")
+    @classmethod
+    def _sentry_dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            dsn = urlsplit(value.get_secret_value().strip())
+            port = dsn.port
+        except ValueError:
+            raise ValueError("not a Sentry DSN; expected https://<public key>@<host>/<project id>") from None
+        del port
+        if dsn.scheme not in ("http", "https"):
+            raise ValueError("must start with https:// (or http://)")
+        if not dsn.username:
+            raise ValueError("has no public key (https://<public key>@<host>/<project id>)")
+        if not dsn.hostname:
+            raise ValueError("has no host")
+        if not dsn.path.rstrip("/").rsplit("/", 1)[-1].isdigit():
+            raise ValueError("does not end with a numeric project id")
+        return value
+
+    @field_validator("CORS_ALLOW_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for origin in (o.strip() for o in value.split(",")):
+            if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com (no path)")
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in (self.CORS_ALLOW_ORIGINS or "").split(",") if o.strip()]
 
     @field_validator("LOG_LEVEL")
     @classmethod
