@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from bayit.envelope import error_body
-from bayit.schemas import PRINTABLE, PRINTABLE_MESSAGE
+from bayit.schemas import PRINTABLE, PRINTABLE_MESSAGE, VISIBLE, VISIBLE_MESSAGE
 
 log = logging.getLogger("bayit.errors")
 
@@ -34,8 +34,12 @@ def _field_message(err: dict[str, Any]) -> str:
         return "request body is not valid JSON"
     if err.get("type") == "missing":
         return "field required"
-    if err.get("type") == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == PRINTABLE:
-        return PRINTABLE_MESSAGE
+    if err.get("type") == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern")
+        if pattern == PRINTABLE:
+            return PRINTABLE_MESSAGE
+        if pattern == VISIBLE:
+            return VISIBLE_MESSAGE
     return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -18,6 +18,9 @@ MAX_ID = 2**31 - 1
 #: no DEL. Shared by every free-text input, and published in the OpenAPI document as the field's pattern.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 PRINTABLE_MESSAGE = "must not contain control characters (NUL, newlines, tabs...)"
+#: The same, and not blank: at least one character that is neither a space nor a control character.
+VISIBLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+VISIBLE_MESSAGE = "must contain a visible character and no control characters (NUL, newlines, tabs...)"
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -90,7 +93,7 @@ class RegisterIn(BaseModel):
     email: EmailStr
     password: NewPassword
     display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE)
     ]
 
 
@@ -130,3 +133,53 @@ class WatchlistItemOut(BaseModel):
 class WatchlistOut(BaseModel):
     items: list[WatchlistItemOut]
     total: int
+
+
+class ErrorField(BaseModel):
+    field: str = Field(description="The field, parameter or header at fault (``email``, ``limit``)")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable: validation_error, not_found, too_many_requests, ...")
+    message: str
+    fields: list[ErrorField] | None = Field(default=None, description="One entry per bad field (422 only)")
+
+
+class ErrorOut(BaseModel):
+    """The envelope of every error response."""
+
+    error: ErrorDetail
+    detail: str = Field(description="The message again, where FastAPI clients look for it")
+    correlation_id: str = Field(description="Also in the X-Correlation-ID header; quote it in bug reports")
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed request (a value the database cannot hold, a non-numeric Content-Length)",
+    401: "Missing, expired or invalid bearer token, or wrong email or password",
+    404: "No such item",
+    409: "Already exists",
+    413: "Request body larger than MAX_REQUEST_BODY_BYTES",
+    422: "Invalid parameters or body; error.fields names each bad field",
+    429: "Too many failed logins from this address or for this account; wait Retry-After seconds",
+    503: "The database is unavailable; retry after Retry-After seconds",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+_WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses, with the envelope as their schema."""
+    found: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[code]}
+        if code in (429, 503):
+            entry["headers"] = _RETRY_AFTER
+        found[code] = entry
+    return found
+
+
+#: What any database-backed operation can answer besides its own outcomes.
+COMMON_ERRORS = error_responses(400, 422, 503)
+BODY_ERRORS = error_responses(413)
+AUTH_ERRORS = error_responses(401)

@@ -172,3 +172,20 @@ async def test_cors_is_off_by_default_and_follows_the_setting(make_settings: Any
         if allowed:
             assert preflight.status_code == 200
             assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+
+
+async def test_timestamps_read_back_with_their_timezone(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "tz@example.com", "password": "long enough pass", "display_name": "Tz"},
+    )
+    written = r.json()["created_at"]
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": "tz@example.com", "password": "long enough pass"}
+    )
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    read = (await client.get("/api/v1/users/me", headers=auth)).json()["created_at"]
+    assert read == written and read.endswith("Z")  # SQLite used to drop the zone on the way back
+    added = (await client.post("/api/v1/watchlist", json={"content_id": 2}, headers=auth)).json()["added_at"]
+    listed = (await client.get("/api/v1/watchlist", headers=auth)).json()["items"][0]["added_at"]
+    assert listed == added and listed.endswith("Z")

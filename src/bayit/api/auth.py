@@ -11,13 +11,19 @@ from sqlalchemy.exc import IntegrityError
 from bayit.api.deps import SessionDep, SettingsDep
 from bayit.models import User
 from bayit.ratelimit import LoginGuard
-from bayit.schemas import LoginIn, RegisterIn, TokenOut, UserOut
+from bayit.schemas import BODY_ERRORS, COMMON_ERRORS, LoginIn, RegisterIn, TokenOut, UserOut, error_responses
 from bayit.security import DUMMY_HASH, create_token, hash_password, verify_password
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], responses=COMMON_ERRORS)
 
 
-@router.post("/register", response_model=UserOut, status_code=201, summary="Create an account")
+@router.post(
+    "/register",
+    response_model=UserOut,
+    status_code=201,
+    responses={**BODY_ERRORS, **error_responses(409)},
+    summary="Create an account",
+)
 async def register(body: RegisterIn, session: SessionDep) -> UserOut:
     email = body.email.lower()
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -33,7 +39,12 @@ async def register(body: RegisterIn, session: SessionDep) -> UserOut:
     return UserOut.model_validate(user)
 
 
-@router.post("/login", response_model=TokenOut, summary="Exchange email and password for a bearer token")
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses={**BODY_ERRORS, **error_responses(401, 429)},
+    summary="Exchange email and password for a bearer token",
+)
 async def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> TokenOut:
     guard: LoginGuard = request.app.state.login_guard
     account = body.email.lower()

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, or_, select
 
 from bayit.api.deps import ReaderDep
 from bayit.models import Content
-from bayit.schemas import MAX_ID, PRINTABLE, ContentOut, ContentPage, ContentType
+from bayit.schemas import (
+    COMMON_ERRORS,
+    MAX_ID,
+    VISIBLE,
+    ContentOut,
+    ContentPage,
+    ContentType,
+    error_responses,
+)
 
-router = APIRouter(prefix="/content", tags=["content"])
+router = APIRouter(prefix="/content", tags=["content"], responses=COMMON_ERRORS)
 
 
 def _escape_like(text: str) -> str:
@@ -34,8 +41,8 @@ async def list_content(
         Query(
             min_length=1,
             max_length=100,
-            pattern=PRINTABLE,
-            description="Text search in titles and descriptions (no control characters)",
+            pattern=VISIBLE,
+            description="Text search in titles and descriptions (not blank, no control characters)",
         ),
     ] = None,
 ) -> ContentPage:
@@ -47,10 +54,6 @@ async def list_content(
     if language is not None:
         filters.append(Content.language == language)
     if q is not None:
-        if not q.strip():
-            raise RequestValidationError(
-                [{"loc": ("query", "q"), "msg": "must contain a non-space character", "type": "value_error"}]
-            )
         pattern = f"%{_escape_like(q.strip())}%"
         filters.append(
             or_(
@@ -73,7 +76,9 @@ async def list_content(
     return ContentPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
 
 
-@router.get("/{content_id}", response_model=ContentOut, summary="One catalog item")
+@router.get(
+    "/{content_id}", response_model=ContentOut, responses=error_responses(404), summary="One catalog item"
+)
 async def get_content(db: ReaderDep, content_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> ContentOut:
     row = (await db.execute(select(Content.__table__).where(Content.id == content_id))).mappings().first()
     if row is None:

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from bayit.api.deps import ReaderDep
 from bayit.models import LiveChannel
-from bayit.schemas import LiveChannelOut, LiveList
+from bayit.schemas import COMMON_ERRORS, LiveChannelOut, LiveList
 
-router = APIRouter(prefix="/live", tags=["live"])
+router = APIRouter(prefix="/live", tags=["live"], responses=COMMON_ERRORS)
 
 
 @router.get("", response_model=LiveList, summary="Live channels on air")

@@ -10,9 +10,19 @@ from sqlalchemy.exc import IntegrityError
 
 from bayit.api.deps import SessionDep, UserDep
 from bayit.models import Content, WatchlistItem
-from bayit.schemas import MAX_ID, ContentOut, WatchlistIn, WatchlistItemOut, WatchlistOut
+from bayit.schemas import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    MAX_ID,
+    ContentOut,
+    WatchlistIn,
+    WatchlistItemOut,
+    WatchlistOut,
+    error_responses,
+)
 
-router = APIRouter(prefix="/watchlist", tags=["watchlist"])
+router = APIRouter(prefix="/watchlist", tags=["watchlist"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
 
 
 @router.get("", response_model=WatchlistOut, summary="The watchlist")
@@ -27,7 +37,13 @@ async def get_watchlist(user: UserDep, session: SessionDep) -> WatchlistOut:
     return WatchlistOut(items=items, total=len(items))
 
 
-@router.post("", response_model=WatchlistItemOut, status_code=201, summary="Add an item")
+@router.post(
+    "",
+    response_model=WatchlistItemOut,
+    status_code=201,
+    responses={**BODY_ERRORS, **error_responses(404, 409)},
+    summary="Add an item",
+)
 async def add_to_watchlist(body: WatchlistIn, user: UserDep, session: SessionDep) -> WatchlistItemOut:
     content = await session.get(Content, body.content_id)
     if content is None:
@@ -47,7 +63,7 @@ async def add_to_watchlist(body: WatchlistIn, user: UserDep, session: SessionDep
     return WatchlistItemOut(content=ContentOut.model_validate(content), added_at=item.added_at)
 
 
-@router.delete("/{content_id}", status_code=204, summary="Remove an item")
+@router.delete("/{content_id}", status_code=204, responses=error_responses(404), summary="Remove an item")
 async def remove_from_watchlist(
     content_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: UserDep, session: SessionDep
 ) -> Response:
