@@ -47,6 +47,11 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def name(self) -> str:
+        """The original Bayit+ API's name for the display name."""
+        return self.display_name
+
 
 class Content(Base):
     __tablename__ = "content"

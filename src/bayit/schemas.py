@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from bayit.passwords import password_problem
 
@@ -87,14 +95,51 @@ class LiveList(BaseModel):
     total: int
 
 
+class ChannelOut(BaseModel):
+    """A live channel as the original Bayit+ API's ``GET /live/channels`` lists it."""
+
+    id: int
+    name: str
+    description: str = ""
+    thumbnail: str | None = None
+    logo: str | None = None
+    category: str
+    culture_id: str | None = None
+    currentShow: str | None = None
+    nextShow: str | None = None
+    stream_url: str
+    language: str
+
+
+class ChannelList(BaseModel):
+    channels: list[ChannelOut]
+    total: int
+
+
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE)
+]
+
+
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
     password: NewPassword
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE)
-    ]
+    display_name: DisplayName | None = Field(default=None, description="Required unless name is given")
+    name: DisplayName | None = Field(
+        default=None, description="The original Bayit+ API's name for display_name (either one)"
+    )
+
+    @model_validator(mode="after")
+    def _one_name(self) -> RegisterIn:
+        if self.display_name is None and self.name is None:
+            raise ValueError("display_name (or name): field required")
+        return self
+
+    @property
+    def chosen_name(self) -> str:
+        return self.display_name or self.name or ""
 
 
 class LoginIn(BaseModel):
@@ -104,12 +149,6 @@ class LoginIn(BaseModel):
     password: Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
 
 
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-
-
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -117,17 +156,66 @@ class UserOut(BaseModel):
     email: str
     display_name: str
     created_at: datetime
+    name: str = Field(description="The same as display_name (the original Bayit+ API's field)")
+    is_active: bool = True
+    role: str = "user"
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class RegisterOut(UserOut):
+    """The new user, and a token so the client is signed in at once (as the original API does)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
 
 
 class WatchlistIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content_id: Id
+    content_id: Id = Field(description="An integer, or its decimal string (as the original clients send)")
+    content_type: Literal["vod", "movie", "series", "podcast"] | None = Field(
+        default=None, description="Accepted from the original clients; the catalog knows each item's type"
+    )
 
 
 class WatchlistItemOut(BaseModel):
     content: ContentOut
     added_at: datetime
+    # The flat fields of the original Bayit+ API's watchlist items, beside the nested content.
+    id: int
+    title: str
+    type: ContentType
+    year: int
+    category: str
+    thumbnail: str
+    addedAt: datetime
+
+    @classmethod
+    def of(cls, content: ContentOut, added_at: datetime) -> WatchlistItemOut:
+        return cls(
+            content=content,
+            added_at=added_at,
+            id=content.id,
+            title=content.title,
+            type=content.type,
+            year=content.year,
+            category=content.category,
+            thumbnail=content.poster_url,
+            addedAt=added_at,
+        )
+
+
+class WatchlistCheck(BaseModel):
+    in_watchlist: bool
+    message: str | None = None
 
 
 class WatchlistOut(BaseModel):

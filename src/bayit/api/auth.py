@@ -8,10 +8,20 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bayit.api.deps import SessionDep, SettingsDep
+from bayit.api.deps import SessionDep, SettingsDep, UserDep
 from bayit.models import User
 from bayit.ratelimit import LoginGuard
-from bayit.schemas import BODY_ERRORS, COMMON_ERRORS, LoginIn, RegisterIn, TokenOut, UserOut, error_responses
+from bayit.schemas import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    LoginIn,
+    RegisterIn,
+    RegisterOut,
+    TokenOut,
+    UserOut,
+    error_responses,
+)
 from bayit.security import DUMMY_HASH, create_token, hash_password, verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=COMMON_ERRORS)
@@ -19,24 +29,28 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=COMMON_ERRORS)
 
 @router.post(
     "/register",
-    response_model=UserOut,
+    response_model=RegisterOut,
     status_code=201,
     responses={**BODY_ERRORS, **error_responses(409)},
     summary="Create an account",
 )
-async def register(body: RegisterIn, session: SessionDep) -> UserOut:
+async def register(body: RegisterIn, session: SessionDep, settings: SettingsDep) -> RegisterOut:
     email = body.email.lower()
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise HTTPException(409, "an account with this email already exists")
     password_hash = await asyncio.to_thread(hash_password, body.password)
-    user = User(email=email, password_hash=password_hash, display_name=body.display_name.strip())
+    user = User(email=email, password_hash=password_hash, display_name=body.chosen_name)
     session.add(user)
     try:
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise HTTPException(409, "an account with this email already exists") from None
-    return UserOut.model_validate(user)
+    out = UserOut.model_validate(user)
+    token = create_token(user.id, settings.signing_key, settings.ACCESS_TOKEN_EXPIRE_MINUTES)
+    return RegisterOut(
+        **out.model_dump(), access_token=token.access_token, expires_in=token.expires_in, user=out
+    )
 
 
 @router.post(
@@ -62,4 +76,11 @@ async def login(body: LoginIn, request: Request, session: SessionDep, settings: 
         raise HTTPException(401, "wrong email or password", headers={"WWW-Authenticate": "Bearer"})
     guard.succeeded(account, address)
     token = create_token(user.id, settings.signing_key, settings.ACCESS_TOKEN_EXPIRE_MINUTES)
-    return TokenOut(access_token=token.access_token, expires_in=token.expires_in)
+    return TokenOut(
+        access_token=token.access_token, expires_in=token.expires_in, user=UserOut.model_validate(user)
+    )
+
+
+@router.get("/me", response_model=UserOut, responses=AUTH_ERRORS, summary="The signed-in user (as /users/me)")
+async def me(user: UserDep) -> UserOut:
+    return UserOut.model_validate(user)
