@@ -110,6 +110,10 @@ def create_app(
     prefix = settings.API_V1_PREFIX
     for module in (index, content, live, auth, users, watchlist):
         app.include_router(module.router, prefix=prefix)
+    # the catalog's fast route first: FastAPI's route stays for the OpenAPI document (and behind it)
+    app.router.routes.insert(
+        0, Route(f"{prefix}/content", content.fast_list_content, methods=["GET"], include_in_schema=False)
+    )
     app.add_api_route("/", index.index, include_in_schema=False)
     app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
     app.state.instrumented = instrument

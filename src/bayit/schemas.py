@@ -69,6 +69,26 @@ class ContentOut(BaseModel):
     poster_url: str
 
 
+class ContentQuery(BaseModel):
+    """The catalog's query parameters, as one model: FastAPI documents them, and the catalog's fast route
+    validates a request's query string with it directly."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=20, ge=1, le=100, description="Items per page (1-100)")
+    offset: int = Field(default=0, ge=0, le=100_000, description="Items to skip")
+    type: ContentType | None = Field(default=None, description="movie, series or podcast")
+    category: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. he")
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=VISIBLE,
+        description="Text search in titles and descriptions (not blank, no control characters)",
+    )
+
+
 class ContentPage(BaseModel):
     items: list[ContentOut]
     total: int
