@@ -113,7 +113,7 @@ def main() -> int:
             )
             ports[name] = port
         for port in ports.values():
-            wait_http(f"http://127.0.0.1:{port}/api/v1/content?limit=20")
+            wait_http(f"http://127.0.0.1:{port}/api/v1/content?limit=20", timeout=180)
             run_wrk(
                 f"http://127.0.0.1:{port}/api/v1/content?limit=20", 3, args.connections, script
             )  # warm-up
