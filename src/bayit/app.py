@@ -112,7 +112,10 @@ def create_app(
         app.include_router(module.router, prefix=prefix)
     # the catalog's fast route first: FastAPI's route stays for the OpenAPI document (and behind it)
     app.router.routes.insert(
-        0, Route(f"{prefix}/content", content.fast_list_content, methods=["GET"], include_in_schema=False)
+        0,
+        content.CatalogRoute(
+            f"{prefix}/content", content.fast_list_content, methods=["GET"], include_in_schema=False
+        ),
     )
     app.add_api_route("/", index.index, include_in_schema=False)
     app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
