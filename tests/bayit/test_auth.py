@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import jwt
 
+from bayit.app import create_app
 from bayit.security import create_token
 from tests.bayit.conftest import TEST_SECRET, register_and_login
 
@@ -124,3 +126,66 @@ async def test_watchlists_are_private(client: httpx.AsyncClient) -> None:
     await client.post("/api/v1/watchlist", json={"content_id": 5}, headers=a)
     assert (await client.get("/api/v1/watchlist", headers=b)).json()["total"] == 0
     assert (await client.delete("/api/v1/watchlist/5", headers=b)).status_code == 404
+
+
+async def test_password_policy_refuses_common_blank_and_repetitive_passwords(
+    client: httpx.AsyncClient,
+) -> None:
+    for password, reason in [
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("Password123", "most common"),
+        ("        ", "only spaces"),
+        ("aaaaaaaaaaaa", "different characters"),
+        ("abababab", "different characters"),
+    ]:
+        r = await client.post(
+            "/api/v1/auth/register",
+            json={"email": "p@example.com", "password": password, "display_name": "P"},
+        )
+        assert r.status_code == 422, password
+        assert r.json()["error"]["fields"][0]["field"] == "password"
+        assert reason in r.json()["error"]["message"]
+        assert set(r.json()["error"]["fields"][0]) == {"field", "message"}  # the value is never echoed
+
+
+async def test_cors_is_off_by_default_and_follows_the_setting(make_settings: Any) -> None:
+    for origins, allowed in [(None, None), ("https://bayit.tv", "https://bayit.tv")]:
+        app = create_app(make_settings(CORS_ALLOW_ORIGINS=origins), migrate=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bayit.test") as c:
+            preflight = await c.options(
+                "/api/v1/watchlist",
+                headers={
+                    "Origin": "https://bayit.tv",
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                },
+            )
+            evil = await c.options(
+                "/api/v1/watchlist",
+                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            )
+        await app.state.db.dispose()
+        assert preflight.headers.get("access-control-allow-origin") == allowed
+        assert "access-control-allow-origin" not in evil.headers
+        if allowed:
+            assert preflight.status_code == 200
+            assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+
+
+async def test_timestamps_read_back_with_their_timezone(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "tz@example.com", "password": "long enough pass", "display_name": "Tz"},
+    )
+    written = r.json()["created_at"]
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": "tz@example.com", "password": "long enough pass"}
+    )
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    read = (await client.get("/api/v1/users/me", headers=auth)).json()["created_at"]
+    assert read == written and read.endswith("Z")  # SQLite used to drop the zone on the way back
+    added = (await client.post("/api/v1/watchlist", json={"content_id": 2}, headers=auth)).json()["added_at"]
+    listed = (await client.get("/api/v1/watchlist", headers=auth)).json()["items"][0]["added_at"]
+    assert listed == added and listed.endswith("Z")

@@ -51,6 +51,23 @@ def test_invalid_configuration_stops_with_one_line_per_problem(tmp_path: Path) -
     assert planted not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"DATABASE_URL": "mysql://u:PLANTED-db-9@db/x"}, "DATABASE_URL: unsupported database 'mysql'"),
+        ({"DATABASE_URL": "postgresql://u:PLANTED-db-9@db:port/x"}, "DATABASE_URL: not a database URL"),
+        ({"SENTRY_DSN": "https://o1.ingest.sentry.io/PLANTED-db-9"}, "SENTRY_DSN: has no public key"),
+    ],
+)
+def test_a_bad_database_url_or_sentry_dsn_exits_2_with_one_line(env: dict[str, str], line: str) -> None:
+    result = _run(["serve"], env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"bayit: invalid configuration: {line}")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "PLANTED-db-9" not in result.stderr + result.stdout
+
+
 def test_seed_then_serve_sample_catalog(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "SECRET_KEY": KEY}
     seeded = _run(["seed"], env)

@@ -85,3 +85,18 @@ async def test_live_channels(client: httpx.AsyncClient) -> None:
     assert len(items) == 5
     assert all({"id", "title", "type"} <= i.keys() for i in items)
     assert (await client.get("/api/v1/live", params={"limit": 500})).status_code == 422
+
+
+async def test_catalog_pages_carry_an_etag_and_answer_304(client: httpx.AsyncClient) -> None:
+    first = await client.get("/api/v1/content", params={"limit": 3})
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"] == "public, max-age=15"
+    again = await client.get("/api/v1/content", params={"limit": 3}, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    weak = await client.get(
+        "/api/v1/content", params={"limit": 3}, headers={"If-None-Match": f'"x", W/{tag}'}
+    )
+    assert weak.status_code == 304
+    other = await client.get("/api/v1/content", params={"limit": 4}, headers={"If-None-Match": tag})
+    assert other.status_code == 200 and other.headers["etag"] != tag

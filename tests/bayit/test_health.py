@@ -311,3 +311,24 @@ async def test_gcs_storage_is_a_critical_readiness_check(
             assert ready.status_code == expected
             assert ready.json()["checks"]["gcs"] == ("healthy" if expected == 200 else "unhealthy")
             assert services(deep)["gcs"]["critical"] is True
+
+
+@pytest.mark.parametrize(("critical", "ready_status"), [(False, 200), (True, 503)])
+async def test_mongodb_criticality_follows_the_setting(
+    sqlite_url: str, critical: bool, ready_status: int
+) -> None:
+    """No Bayit+ request reads MongoDB: unreachable, it is reported, and unready only when declared critical."""
+    mongo_url = f"mongodb://svc:Mongo-Pass-1@127.0.0.1:{free_port()}/bayit"
+    conf = settings(sqlite_url, MONGODB_URL=mongo_url, MONGODB_CRITICAL=critical)
+    db = Database(sqlite_url)
+    health = build_health(conf, db.engine, HealthSettings())
+    health.mark_started()
+    try:
+        ready = await health.ready()
+        deep = await health.deep()
+    finally:
+        await health.stop()
+        await db.dispose()
+    assert ready.http_status == ready_status
+    mongo = {r.name: r for r in deep.results}["mongodb"]
+    assert mongo.status is (Status.UNHEALTHY if critical else Status.DEGRADED)

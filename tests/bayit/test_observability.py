@@ -8,7 +8,8 @@ import logging
 import httpx
 import pytest
 
-from bayit.observability import JsonFormatter, correlation_id, scrub_event
+from bayit.observability import JsonFormatter, correlation_id
+from bayit.sentry import scrub_event
 
 
 async def test_correlation_id_is_honoured_or_generated(client: httpx.AsyncClient) -> None:
@@ -60,6 +61,6 @@ def test_sentry_events_are_scrubbed() -> None:
         "user": {"id": 7, "email": "dana@example.com", "ip_address": "1.2.3.4"},
     }
     out = scrub_event(event, {})
-    assert out["request"]["headers"] == {"Authorization": "[Filtered]", "Accept": "*/*"}
+    assert out["request"]["headers"] == {"Accept": "*/*"}
     assert "data" not in out["request"] and "cookies" not in out["request"]
     assert out["user"] == {"id": 7}

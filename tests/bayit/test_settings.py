@@ -102,3 +102,51 @@ def test_every_problem_on_its_own_line(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fields == ["API_V1_PREFIX", "ENVIRONMENT", "LOG_LEVEL", "PORT", "SENTRY_TRACES_SAMPLE_RATE"]
     assert planted not in str(info.value)
     assert "chatty" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "mysql://u:Planted-1@h/d",
+            "DATABASE_URL: unsupported database 'mysql'; use postgresql:// or sqlite:///",
+        ),
+        ("postgresql://u:Planted-1@h:port/d", "DATABASE_URL: not a database URL; expected"),
+        ("postgresql://u:Planted-1@/d", "DATABASE_URL: PostgreSQL URL has no host"),
+        ("postgresql://u:Planted-1@h", "DATABASE_URL: PostgreSQL URL names no database"),
+        ("postgresql+mysqldb://u:Planted-1@h/d", "DATABASE_URL: unsupported driver 'mysqldb'"),
+        ("Planted-1", "DATABASE_URL: not a database URL"),
+    ],
+)
+def test_a_bad_database_url_is_one_line_without_the_value(url: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(DATABASE_URL=url)
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith(message)
+    assert "Planted-1" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "message"),
+    [
+        ("https://o1.ingest.sentry.io/42", "has no public key"),
+        ("ftp://Planted-1@o1.ingest.sentry.io/42", "must start with https://"),
+        ("https://Planted-1@o1.ingest.sentry.io/", "does not end with a numeric project id"),
+        ("https://Planted-1@o1.ingest.sentry.io:99999/42", "not a Sentry DSN"),
+    ],
+)
+def test_a_bad_sentry_dsn_is_one_line_without_the_value(dsn: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(SENTRY_DSN=dsn)
+    assert info.value.problems == [f"SENTRY_DSN: {message}" + info.value.problems[0].split(message, 1)[1]]
+    assert "Planted-1" not in str(info.value)
+
+
+def test_cors_origins() -> None:
+    assert load_settings(CORS_ALLOW_ORIGINS="https://bayit.tv, http://localhost:3000").cors_origins == [
+        "https://bayit.tv",
+        "http://localhost:3000",
+    ]
+    assert load_settings().cors_origins == []
+    with pytest.raises(SettingsError, match=r"CORS_ALLOW_ORIGINS: .https://bayit\.tv/app. is not an origin"):
+        load_settings(CORS_ALLOW_ORIGINS="https://bayit.tv/app")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -110,6 +111,28 @@ class PostgresServer:
             check=False,
             capture_output=True,
         )
+
+    def _processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, background workers)."""
+        postmaster = int((self.datadir / "postmaster.pid").read_text().split()[0])
+        found = [postmaster]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:  # the parent pid
+                found.append(int(stat.parent.name))
+        return found
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole server: connections stay open, nothing answers (a hung host, a partition)."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         out = subprocess.run(

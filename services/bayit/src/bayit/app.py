@@ -8,16 +8,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from bayit import __version__, errors
 from bayit.api import auth, content, index, live, users, watchlist
 from bayit.db import Database
+from bayit.edge import EdgeMiddleware, Limits
 from bayit.faults import install as install_faults
 from bayit.health import install as install_health
+from bayit.health import load_health_settings, settings_secrets
 from bayit.migrate import upgrade
-from bayit.observability import ObservabilityMiddleware, init_sentry, metrics_endpoint
+from bayit.observability import ObservabilityMiddleware, metrics_endpoint
+from bayit.ratelimit import LoginGuard
 from bayit.seed import seed
+from bayit.sentry import init_sentry
 from bayit.settings import Settings, load_settings
 
 log = logging.getLogger("bayit.app")
@@ -98,16 +103,42 @@ def create_app(
         debug=False,
     )
     app.state.settings = settings
-    app.state.db = Database(settings.database_url)
+    app.state.db = settings.database()
     app.state.lifecycle = lifecycle
+    app.state.login_guard = LoginGuard(settings.login_policy())
     errors.install(app)
     prefix = settings.API_V1_PREFIX
     for module in (index, content, live, auth, users, watchlist):
         app.include_router(module.router, prefix=prefix)
+    # the catalog's fast route first: FastAPI's route stays for the OpenAPI document (and behind it)
+    app.router.routes.insert(
+        0,
+        content.CatalogRoute(
+            f"{prefix}/content", content.fast_list_content, methods=["GET"], include_in_schema=False
+        ),
+    )
     app.add_api_route("/", index.index, include_in_schema=False)
     app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
     # Inside the metrics: an injected 500 or delay is counted like a real one, so alert rules can see it.
     install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production
+    app.state.instrumented = instrument
+    limits = Limits(
+        max_body_bytes=settings.MAX_REQUEST_BODY_BYTES,
+        max_header_bytes=settings.MAX_REQUEST_HEADER_BYTES,
+        max_headers=settings.MAX_REQUEST_HEADERS,
+        body_timeout=settings.REQUEST_BODY_TIMEOUT,
+    )
+    app.add_middleware(EdgeMiddleware, limits=limits)  # inside observability: limits are logged and counted
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Correlation-ID"],
+            expose_headers=["X-Correlation-ID", "Retry-After"],
+            allow_credentials=False,  # bearer tokens travel in a header, never in cookies
+            max_age=600,
+        )
     if instrument:
         app.add_middleware(ObservabilityMiddleware)
     install_health(app, settings)  # outermost: probes answer without the app's middleware or routing
@@ -117,5 +148,6 @@ def create_app(
             environment=settings.SENTRY_ENVIRONMENT or settings.ENVIRONMENT.value,
             release=settings.SENTRY_RELEASE,
             traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+            secrets=settings_secrets(settings, load_health_settings()),
         )
     return app

@@ -51,6 +51,10 @@ def serve(
         "server_header": False,
         "timeout_graceful_shutdown": graceful_timeout,
         "lifespan": "on",
+        # h11 (the pure-Python parser) buffers at most this much of an incomplete request head; with
+        # httptools the edge middleware refuses oversized headers (431) after parsing.
+        "h11_max_incomplete_event_size": settings.MAX_REQUEST_HEADER_BYTES,
+        "timeout_keep_alive": 5,
     }
     try:
         app = create_app(settings, seed_catalog=seed)
@@ -65,12 +69,11 @@ def serve(
 
 
 def _prepare(settings: Settings, seed_catalog: bool) -> int:
-    from bayit.db import Database
     from bayit.migrate import upgrade
     from bayit.seed import seed
 
     async def run() -> int:
-        db = Database(settings.database_url)
+        db = settings.database()
         try:
             await upgrade(db.engine)
             return await seed(db) if seed_catalog else 0
@@ -83,13 +86,13 @@ def _prepare(settings: Settings, seed_catalog: bool) -> int:
 @cli.command()
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
-    from bayit.db import Database, safe_url
+    from bayit.db import safe_url
     from bayit.migrate import upgrade
 
     settings = _settings()
 
     async def run() -> None:
-        db = Database(settings.database_url)
+        db = settings.database()
         try:
             await upgrade(db.engine)
         finally:

@@ -34,10 +34,22 @@ def safe_url(url: str) -> str:
 
 
 class Database:
-    """Owns the engine and the session factory; ``dispose()`` closes the pool on shutdown."""
+    """Owns the engine and the session factory; ``dispose()`` closes the pool on shutdown.
+
+    Every wait on the database is bounded, so a database that stops answering (frozen, partitioned) turns
+    requests into fast 503s instead of stalls: ``connect_timeout`` for a new connection, ``pool_timeout`` for
+    a free pooled one, ``statement_timeout`` for each statement (client side, which also covers a server that
+    sends nothing, and server side as PostgreSQL's ``statement_timeout``)."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 20, pool_timeout: float = 10.0, echo: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 20,
+        pool_timeout: float = 2.0,
+        connect_timeout: float = 2.0,
+        statement_timeout: float = 3.0,
+        echo: bool = False,
     ) -> None:
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
@@ -46,12 +58,19 @@ class Database:
             kwargs.update(
                 pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout, pool_recycle=1800
             )
-            kwargs["connect_args"] = {"timeout": 5, "command_timeout": 10}
+            kwargs["connect_args"] = {
+                "timeout": connect_timeout,
+                "command_timeout": statement_timeout,
+                "server_settings": {"statement_timeout": str(int(statement_timeout * 1000))},
+            }
         else:
-            kwargs["connect_args"] = {"timeout": 5}
+            kwargs["connect_args"] = {"timeout": connect_timeout}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            busy_ms = int(statement_timeout * 1000)
+            event.listen(
+                self.engine.sync_engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms)
+            )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single-statement reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
         self.reader: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -71,10 +90,10 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: object, busy_ms: int) -> None:
     # WAL lets several revisions of the service (a canary beside the stable one) share one SQLite file.
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()

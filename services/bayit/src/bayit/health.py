@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bayit import __version__
+from bayit.envelope import request_correlation_id, send_error
 from bayit.settings import Environment, Settings, StorageType
 from keel.health import (
     AnthropicCheck,
@@ -112,7 +114,7 @@ def settings_secrets(settings: Settings, health_settings: HealthSettings) -> set
 
 
 def build_health(settings: Settings, engine: Any, health_settings: HealthSettings | None = None) -> Health:
-    """The Bayit+ checks: database critical; MongoDB critical when configured; GCS critical when storage is
+    """The Bayit+ checks: database critical; MongoDB checked when configured, critical with MONGODB_CRITICAL; GCS critical when storage is
     GCS; AI APIs, Pinecone and Sentry optional (and disabled when the environment declares them absent)."""
     hs = health_settings or load_health_settings()
     optional = hs.optional_unconfigured(settings.ENVIRONMENT)
@@ -135,7 +137,9 @@ def build_health(settings: Settings, engine: Any, health_settings: HealthSetting
 
     mongo = _secret(settings.MONGODB_URL)
     if mongo:
-        health.add(MongoCheck(mongo, server_selection_timeout=2.0), critical=True, timeout=3.0)
+        # critical only when configured so (MONGODB_CRITICAL): no Bayit+ request reads MongoDB
+        mongo_check = MongoCheck(mongo, server_selection_timeout=2.0)
+        health.add(mongo_check, critical=settings.MONGODB_CRITICAL, timeout=3.0)
     else:  # the service keeps its data in SQL; MongoDB is a dependency only when configured
         health.add(NotConfigured("mongodb", "MONGODB_URL is not set", component_type="datastore"))
 
@@ -185,6 +189,23 @@ def _absent(name: str, variable: str, optional: frozenset[str], environment: Env
     return NotConfigured(name, f"{variable} is not set", allowed=False)
 
 
+class HealthMethodGuard:
+    """Outside the health middleware: other methods than GET and HEAD on the health paths get the API's 405
+    (error envelope, correlation id, ``Allow``), like every other error response of the service."""
+
+    def __init__(self, app: ASGIApp, paths: Iterable[str]) -> None:
+        self.app = app
+        self.paths = frozenset(paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD") and scope["path"] in self.paths:
+            cid = request_correlation_id(scope)
+            message = f"method {scope['method']} not allowed on {scope['path']}; use GET or HEAD"
+            await send_error(send, 405, message, headers={"Allow": "GET, HEAD"}, cid=cid)
+            return
+        await self.app(scope, receive, send)
+
+
 def install(app: Any, settings: Settings, health_settings: HealthSettings | None = None) -> Health:
     """Embed the health endpoints in the Bayit+ app: outermost middleware, started when start-up is done."""
     health = build_health(settings, app.state.db.engine, health_settings)
@@ -192,4 +213,8 @@ def install(app: Any, settings: Settings, health_settings: HealthSettings | None
     app.state.lifecycle.on_started.append(health.mark_started)
     app.state.lifecycle.on_failed.append(health.mark_starting)
     app.add_middleware(HealthMiddleware, health=health)
+    paths = health.config.paths
+    app.add_middleware(
+        HealthMethodGuard, paths=(paths.health, paths.live, paths.startup, paths.ready, paths.deep)
+    )
     return health

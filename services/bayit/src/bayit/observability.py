@@ -1,14 +1,11 @@
-"""Structured JSON logs with correlation ids, Prometheus request metrics, and Sentry set-up."""
+"""Structured JSON logs with correlation ids and Prometheus request metrics (Sentry: ``bayit.sentry``)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
-import uuid
-from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -16,11 +13,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
+from bayit.envelope import CORRELATION_HEADER, correlation_id, request_correlation_id, send_error
 
-_VALID_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_CORRELATION_HEADER = b"x-correlation-id"
+__all__ = [
+    "JsonFormatter",
+    "ObservabilityMiddleware",
+    "configure_logging",
+    "correlation_id",
+    "metrics_endpoint",
+]
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+_errors_log = logging.getLogger("bayit.errors")
 
 REQUESTS = Counter(
     "http_requests_total",
@@ -104,30 +109,31 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cid = ""
-        for name, value in scope["headers"]:
-            if name == _CORRELATION_HEADER:
-                candidate = value.decode("latin-1")
-                if _VALID_CORRELATION_ID.match(candidate):
-                    cid = candidate
-                break
-        if not cid:
-            cid = uuid.uuid4().hex
+        cid = request_correlation_id(scope)
         token = correlation_id.set(cid)
         cid_bytes = cid.encode("latin-1")
         status = 500
+        started = False
         start = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-correlation-id", cid_bytes)]
+                message["headers"] = [*message["headers"], (CORRELATION_HEADER, cid_bytes)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Answered here, while the correlation id is known, so the 500 carries it in header and body;
+            # re-raised for the server's log and for Sentry's ASGI integration.
+            _errors_log.error("unhandled error", exc_info=True, extra={"path": scope["path"][:200]})
+            if not started:
+                await send_error(send_wrapper, 500, "internal error")
+            raise
         finally:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
@@ -156,34 +162,3 @@ class ObservabilityMiddleware:
 async def metrics_endpoint(_request: Request) -> Response:
     """``GET /metrics`` in the Prometheus text format."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-
-_SCRUB_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization", "set-cookie"}
-
-
-def scrub_event(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
-    """Sentry ``before_send``: drop personal data and credentials before anything leaves the process."""
-    request = event.get("request") or {}
-    headers = request.get("headers")
-    if isinstance(headers, dict):
-        request["headers"] = {
-            k: ("[Filtered]" if k.lower() in _SCRUB_HEADERS else v) for k, v in headers.items()
-        }
-    request.pop("data", None)
-    request.pop("cookies", None)
-    if "user" in event:
-        event["user"] = {"id": event["user"].get("id")} if isinstance(event["user"], dict) else {}
-    return event
-
-
-def init_sentry(dsn: str, *, environment: str, release: str | None, traces_sample_rate: float) -> None:
-    import sentry_sdk
-
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        release=release,
-        traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
-        before_send=scrub_event,  # type: ignore[arg-type]
-    )

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bayit.db import Database
+    from bayit.ratelimit import LoginPolicy
 
 log = logging.getLogger("bayit.settings")
 
@@ -87,6 +92,12 @@ class Settings(BaseSettings):
     SENTRY_RELEASE: str | None = None
     MONGODB_URL: SecretStr | None = None
     MONGODB_DB_NAME: str = "bayit_plus"
+    # Whether an unreachable MongoDB makes the instance unready. No Bayit+ request uses MongoDB (the service
+    # keeps its data in SQL), so by default it is checked and reported, but optional.
+    MONGODB_CRITICAL: bool = False
+    # Browser origins allowed to call the API (comma-separated, e.g. https://bayit.tv,https://app.bayit.tv;
+    # "*" for any origin, without credentials). Unset: no CORS headers, browsers keep to the same origin.
+    CORS_ALLOW_ORIGINS: str | None = None
     OPENAI_API_KEY: SecretStr | None = None
     ELEVENLABS_API_KEY: SecretStr | None = None
     ANTHROPIC_API_KEY: SecretStr | None = None
@@ -94,6 +105,21 @@ class Settings(BaseSettings):
     PINECONE_INDEX_NAME: str | None = None
     STRIPE_SECRET_KEY: SecretStr | None = None
     PORT: int = Field(default=8080, ge=1, le=65535)
+    # Bounds on every wait for the database, in seconds: a database that does not answer gives fast 503s.
+    DATABASE_CONNECT_TIMEOUT: float = Field(default=2.0, gt=0, le=60)
+    DATABASE_POOL_TIMEOUT: float = Field(default=2.0, gt=0, le=60)
+    DATABASE_STATEMENT_TIMEOUT: float = Field(default=3.0, gt=0, le=300)
+    DATABASE_POOL_SIZE: int = Field(default=20, ge=1, le=500)
+    # Login backoff (bayit.ratelimit): failures allowed before waiting, and the longest wait, in seconds.
+    LOGIN_ADDRESS_FREE_FAILURES: int = Field(default=5, ge=1, le=1000)
+    LOGIN_ACCOUNT_FREE_FAILURES: int = Field(default=10, ge=1, le=1000)
+    LOGIN_ADDRESS_MAX_DELAY: float = Field(default=900.0, ge=1, le=86_400)
+    LOGIN_ACCOUNT_MAX_DELAY: float = Field(default=300.0, ge=1, le=86_400)
+    # Request limits at the edge (413 / 431 / 408 before any handler runs).
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    MAX_REQUEST_HEADER_BYTES: int = Field(default=16_384, ge=1024, le=1_048_576)
+    MAX_REQUEST_HEADERS: int = Field(default=100, ge=10, le=10_000)
+    REQUEST_BODY_TIMEOUT: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("API_V1_PREFIX")
     @classmethod
@@ -101,6 +127,72 @@ class Settings(BaseSettings):
         if not value.startswith("/") or value.endswith("/") or " " in value:
             raise ValueError("must start with '/' and not end with '/', e.g. /api/v1")
         return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        # Checked here so a typo stops the start with one line, not a driver traceback. Never echoes the URL.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        raw = value.get_secret_value().strip()
+        if raw.startswith("postgres://"):
+            raw = "postgresql://" + raw.removeprefix("postgres://")
+        try:
+            url = make_url(raw)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a database URL; expected postgresql://user:password@host:5432/name or sqlite:///path.db"
+            ) from None
+        backend, _, driver = url.drivername.partition("+")
+        if backend not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported database {backend!r}; use postgresql:// or sqlite:///")
+        if driver and driver not in ("asyncpg", "psycopg", "psycopg2", "aiosqlite", "pysqlite"):
+            raise ValueError(f"unsupported driver {driver!r}; leave it out and the async driver is chosen")
+        if backend == "postgresql" and not url.host and not dict(url.query).get("host"):
+            raise ValueError("PostgreSQL URL has no host")
+        if backend == "postgresql" and not url.database:
+            raise ValueError("PostgreSQL URL names no database")
+        if backend == "sqlite" and not url.database:
+            raise ValueError("SQLite URL names no file (sqlite:///path.db)")
+        return SecretStr(raw)
+
+    @field_validator("SENTRY_DSN")
+    @classmethod
+    def _sentry_dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            dsn = urlsplit(value.get_secret_value().strip())
+            port = dsn.port
+        except ValueError:
+            raise ValueError("not a Sentry DSN; expected https://<public key>@<host>/<project id>") from None
+        del port
+        if dsn.scheme not in ("http", "https"):
+            raise ValueError("must start with https:// (or http://)")
+        if not dsn.username:
+            raise ValueError("has no public key (https://<public key>@<host>/<project id>)")
+        if not dsn.hostname:
+            raise ValueError("has no host")
+        if not dsn.path.rstrip("/").rsplit("/", 1)[-1].isdigit():
+            raise ValueError("does not end with a numeric project id")
+        return value
+
+    @field_validator("CORS_ALLOW_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for origin in (o.strip() for o in value.split(",")):
+            if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com (no path)")
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in (self.CORS_ALLOW_ORIGINS or "").split(",") if o.strip()]
 
     @field_validator("LOG_LEVEL")
     @classmethod
@@ -184,6 +276,28 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.DATABASE_URL.get_secret_value()
+
+    def database(self) -> Database:
+        """The service's database with the configured pool and timeouts."""
+        from bayit.db import Database
+
+        return Database(
+            self.database_url,
+            pool_size=self.DATABASE_POOL_SIZE,
+            pool_timeout=self.DATABASE_POOL_TIMEOUT,
+            connect_timeout=self.DATABASE_CONNECT_TIMEOUT,
+            statement_timeout=self.DATABASE_STATEMENT_TIMEOUT,
+        )
+
+    def login_policy(self) -> LoginPolicy:
+        from bayit.ratelimit import LoginPolicy
+
+        return LoginPolicy(
+            address_free_failures=self.LOGIN_ADDRESS_FREE_FAILURES,
+            account_free_failures=self.LOGIN_ACCOUNT_FREE_FAILURES,
+            address_max_delay=self.LOGIN_ADDRESS_MAX_DELAY,
+            account_max_delay=self.LOGIN_ACCOUNT_MAX_DELAY,
+        )
 
     @property
     def is_production(self) -> bool:

@@ -4,64 +4,91 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from sqlalchemy import func, or_, select
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
+from bayit import catalog
 from bayit.api.deps import ReaderDep
 from bayit.models import Content
-from bayit.schemas import ContentOut, ContentPage, ContentType
+from bayit.schemas import (
+    COMMON_ERRORS,
+    MAX_ID,
+    ContentOut,
+    ContentPage,
+    ContentQuery,
+    error_responses,
+)
 
-router = APIRouter(prefix="/content", tags=["content"])
+router = APIRouter(prefix="/content", tags=["content"], responses=COMMON_ERRORS)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+@router.get(
+    "",
+    response_model=ContentPage,
+    summary="List the catalog",
+    responses={
+        200: {
+            "headers": {
+                "ETag": {"schema": {"type": "string"}},
+                "Cache-Control": {"schema": {"type": "string"}},
+            }
+        },
+        304: {"description": "Not modified: the page still has the ETag sent in If-None-Match"},
+    },
+)
+async def list_content(request: Request, query: Annotated[ContentQuery, Query()]) -> Response:
+    return await _page(request, query)
 
 
-@router.get("", response_model=ContentPage, summary="List the catalog")
-async def list_content(
-    db: ReaderDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000, description="Items to skip")] = 0,
-    type: Annotated[ContentType | None, Query(description="movie, series or podcast")] = None,
-    category: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")] = None,
-    language: Annotated[
-        str | None, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. he")
-    ] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Text search in titles")] = None,
-) -> ContentPage:
-    filters = []
-    if type is not None:
-        filters.append(Content.type == type.value)
-    if category is not None:
-        filters.append(Content.category == category)
-    if language is not None:
-        filters.append(Content.language == language)
-    if q is not None:
-        pattern = f"%{_escape_like(q.strip())}%"
-        filters.append(
-            or_(
-                Content.title_en.ilike(pattern, escape="\\"),
-                Content.title_he.ilike(pattern, escape="\\"),
-                Content.description.ilike(pattern, escape="\\"),
-            )
+class CatalogRoute(Route):
+    """A plain route that names itself in the scope as FastAPI's do, for the metrics' route label."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE:
+            child["route"] = self
+        return match, child
+
+
+async def fast_list_content(request: Request) -> Response:
+    """``GET /content`` as a plain Starlette endpoint, routed ahead of FastAPI's (which documents it): one
+    model validation of the query string instead of FastAPI's per-parameter solving, the same 422s."""
+    try:
+        query = ContentQuery.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+    return await _page(request, query)
+
+
+async def _page(request: Request, query: ContentQuery) -> Response:
+    # The hot path (bayit.catalog): a compiled statement per filter combination, rows straight to JSON; one
+    # round trip per page (the total is a window count); no dependency to solve for the connection.
+    async with request.app.state.db.read() as conn:
+        body = await catalog.page(
+            conn,
+            limit=query.limit,
+            offset=query.offset,
+            type_=query.type.value if query.type is not None else None,
+            category=query.category,
+            language=query.language,
+            q=query.q,
         )
-    # One round trip: the page and the total (a window count) together; a page past the end has no rows to
-    # carry the total, so only then is it counted separately.
-    columns = [c for c in Content.__table__.c if c.key in ContentOut.model_fields]
-    query = select(*columns, func.count().over().label("_total")).where(*filters)
-    rows = (await db.execute(query.order_by(Content.id).limit(limit).offset(offset))).mappings().all()
-    if rows:
-        total = int(rows[0]["_total"])
-    else:
-        total = int(await db.scalar(select(func.count()).select_from(Content).where(*filters)) or 0)
-    items = [ContentOut.model_validate(dict(row)) for row in rows]
-    next_offset = offset + limit if offset + limit < total else None
-    return ContentPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
+    tag = catalog.etag(body)
+    headers = {"ETag": tag, "Cache-Control": catalog.CACHE_CONTROL}
+    if catalog.not_modified(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
-@router.get("/{content_id}", response_model=ContentOut, summary="One catalog item")
-async def get_content(db: ReaderDep, content_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ContentOut:
+@router.get(
+    "/{content_id}", response_model=ContentOut, responses=error_responses(404), summary="One catalog item"
+)
+async def get_content(db: ReaderDep, content_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> ContentOut:
     row = (await db.execute(select(Content.__table__).where(Content.id == content_id))).mappings().first()
     if row is None:
         raise HTTPException(404, f"content {content_id} not found")

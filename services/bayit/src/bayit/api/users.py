@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from bayit.api.deps import SessionDep, UserDep
-from bayit.schemas import UserOut
+from bayit.schemas import AUTH_ERRORS, COMMON_ERRORS, UserOut
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
 
 
 @router.get("/me", response_model=UserOut, summary="The signed-in user")
