@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # One module per leaf command, each exposing ``register(app)``; heavy imports stay inside the commands.
-COMMANDS: tuple[str, ...] = ("smoke", "up", "down", "status", "deploy", "rollback", "abort", "demo")
+COMMANDS: tuple[str, ...] = ("smoke", "up", "down", "status", "deploy", "rollback", "abort", "demo", "review")
 
 
 def _version(value: bool) -> None:
