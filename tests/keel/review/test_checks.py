@@ -134,7 +134,11 @@ def test_alerting_fails_until_keel_yaml_has_alerts(tmp_path: Path) -> None:
 
 
 def test_scans_in_ci_name_what_is_missing(tmp_path: Path) -> None:
-    ci = "jobs:\n  s:\n    steps:\n      - run: bandit -r src\n      - run: pip-audit -r requirements.lock\n"
+    ci = (
+        "# trivy-action: to do\n"
+        "jobs:\n  s:\n    steps:\n      - run: bandit -r src\n      - run: pip-audit -r requirements.lock\n"
+        "      - name: aquasecurity/trivy-action\n        run: echo later\n"
+    )  # a comment or a step name mentioning a scanner does not run it
     finding = ci_scans(project(tmp_path, **{".github__workflows__ci.yml": ci}))
     assert finding.status is Status.failed and "trivy: none" in finding.evidence and "trivy" in finding.fix
     with_trivy = ci + "      - uses: aquasecurity/trivy-action@0123\n"
