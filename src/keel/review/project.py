@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from keel.errors import ConfigError
 from keel.spec import KeelSpec, parse_spec
@@ -71,6 +71,13 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def shown_url(url: str) -> str:
+    """The URL without its user:password part, for evidence and reports."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
 def fetch_health(url: str, token: str | None, timeout: float) -> dict[str, LiveEndpoint]:
     """GET /health/ready and /health/deep (with the health token, when given). Never raises for the service's
     answers: an unreachable service or a non-JSON body is recorded as such."""
@@ -115,4 +122,6 @@ def load_project(
     runbooks = frozenset(p.name for p in runbook_dir.glob("*.md")) if runbook_dir.is_dir() else frozenset()
     dashboards = tuple(sorted(str(p.relative_to(root)) for p in (root / "dashboards").glob("*.json")))
     live = fetch_health(base, token, timeout) if base else {}
-    return ProjectView(root, spec, doc, workflows, runbooks, dashboards, base, live)
+    return ProjectView(
+        root, spec, doc, workflows, runbooks, dashboards, shown_url(base) if base else None, live
+    )

@@ -99,7 +99,10 @@ def test_live_health_with_the_token_passes_and_the_token_never_shows(
         proc = keel("review", "--url", url, "--format", fmt, cwd=ROOT, env={"KEEL_HEALTH_TOKEN": TOKEN})
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert TOKEN not in proc.stdout + proc.stderr
-    doc = json.loads(keel("review", "--url", url, "--token", TOKEN, "--format", "json", cwd=ROOT).stdout)
+    with_password = url.replace("http://", "http://ops:planted-url-password@")
+    proc = keel("review", "--url", with_password, "--token", TOKEN, "--format", "json", cwd=ROOT)
+    assert "planted-url-password" not in proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
     items = {i["id"]: i for i in doc["items"]}
     assert items["live-ready"]["status"] == "pass" and items["live-deep"]["status"] == "pass"
     assert doc["url"] == url
