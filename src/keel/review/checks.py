@@ -212,12 +212,19 @@ def live_deep(view: ProjectView) -> Finding:
     status = str((answer.body or {}).get("status", "")) or "no status"
     if answer.status in (401, 403):
         return Finding(Status.warn, f"{where}: HTTP {answer.status}", "pass the health token (--token)")
+    services = (answer.body or {}).get("services")
+    bad = sorted(
+        f"{name} {info.get('status')}"
+        for name, info in (services.items() if isinstance(services, dict) else ())
+        if isinstance(info, dict) and info.get("status") in ("degraded", "unhealthy")
+    )  # names and states only: a check's message is the service's to show
+    which = f" ({', '.join(bad)})" if bad else ""
     if answer.ok and status == "healthy":
         return _pass(f"{where}: HTTP {answer.status}, healthy")
     if answer.ok and status == "degraded":
-        return Finding(Status.warn, f"{where}: degraded", "see which dependency in the deep report")
+        return Finding(Status.warn, f"{where}: degraded{which}", "restore the degraded dependencies")
     return Finding(
-        Status.failed, f"{where}: HTTP {answer.status}, {status}", "see the deep report's components"
+        Status.failed, f"{where}: HTTP {answer.status}, {status}{which}", "restore the failing dependencies"
     )
 
 

@@ -159,12 +159,23 @@ def test_live_health_is_judged_from_the_answers(tmp_path: Path) -> None:
     view = project(tmp_path)
     live = {
         "/health/ready": LiveEndpoint("/health/ready", 503, {"status": "unhealthy"}),
-        "/health/deep": LiveEndpoint("/health/deep", 200, {"status": "degraded"}),
+        "/health/deep": LiveEndpoint(
+            "/health/deep",
+            200,
+            {
+                "status": "degraded",
+                "services": {
+                    "database": {"status": "healthy", "message": "ok"},
+                    "openai": {"status": "degraded", "message": "HTTP 429 from the provider"},
+                },
+            },
+        ),
     }
     report = review(ProjectView(view.root, view.spec, view.doc, url="http://svc", live=live))
     items = {i.id: i for i in report.items}
     assert items["live-ready"].status is Status.failed and "HTTP 503" in items["live-ready"].evidence
     assert items["live-deep"].status is Status.warn
+    assert items["live-deep"].evidence == "http://svc/health/deep: degraded (openai degraded)"
     assert report.exit_code == 1
 
 
