@@ -126,3 +126,76 @@ def test_an_unreachable_service_is_reported_not_raised() -> None:
     assert proc.returncode == 1
     items = {i["id"]: i for i in json.loads(proc.stdout)["items"]}
     assert "no answer" in items["live-ready"]["evidence"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def bayit_staging(tmp_path: Path) -> Iterator[str]:
+    """The real Bayit+ service as staging was: no AI provider keys and nothing declared absent."""
+    import os
+    import secrets
+    import shutil
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "staging",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "HEALTH_CHECK_TOKEN": TOKEN,
+        "HEALTH_OPTIONAL_UNCONFIGURED": "none",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bayit.db'}",
+    }
+    for name in (
+        "OPENAI_API_KEY",
+        "ELEVENLABS_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "PINECONE_API_KEY",
+        "SENTRY_DSN",
+    ):
+        env.pop(name, None)
+    bayit = shutil.which("bayit")
+    assert bayit, "the bayit distribution is not installed"
+    proc = subprocess.Popen(
+        [bayit, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health/live", timeout=2):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "bayit did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_the_real_service_as_staging_was_shows_its_missing_secrets(bayit_staging: str) -> None:
+    proc = keel(
+        "review", "--url", bayit_staging, "--format", "json", cwd=ROOT, env={"KEEL_HEALTH_TOKEN": TOKEN}
+    )
+    assert TOKEN not in proc.stdout + proc.stderr
+    items = {i["id"]: i for i in json.loads(proc.stdout)["items"]}
+    assert items["live-ready"]["status"] == "pass"  # optional dependencies do not fail readiness
+    deep = items["live-deep"]
+    assert deep["status"] == "warn"
+    for name in ("openai", "elevenlabs", "anthropic", "pinecone"):
+        assert f"{name} degraded" in deep["evidence"]
