@@ -144,22 +144,47 @@ def runbooks(view: ProjectView) -> Finding:
 
 
 def alerting(view: ProjectView) -> Finding:
-    sections = [key for key in ("alerts", "slos") if view.raw(key) is not None]
+    """Alerts exist, are on, and every severity routes to a notify: channel that is configured. Reads the
+    spec's ``alerts``/``slos`` when keel has them (defaults included), else the raw keel.yaml sections."""
+    alerts = getattr(view.spec, "alerts", None)
     channels = sorted(view.spec.notify.channels)
-    if not sections:
+    if alerts is None:
+        sections = [key for key in ("alerts", "slos") if view.raw(key) is not None]
+        if not sections:
+            return Finding(
+                Status.failed,
+                f"{view.spec_name}: no alerts: or slos: section"
+                + (f" (notify channels: {', '.join(channels)})" if channels else ""),
+                "add alerts: (and slos:) to keel.yaml: burn-rate alerts on availability and latency, "
+                "routed to on-call",
+            )
+        if not channels:
+            return Finding(
+                Status.warn,
+                f"{', '.join(sections)} present, no notify: channel",
+                "add a notify: channel (slack, pagerduty) so an alert reaches someone",
+            )
+        return _pass(f"{', '.join(view.where(s) for s in sections)}; notify: {', '.join(channels)}")
+    if not getattr(alerts, "enabled", True):
+        return Finding(Status.failed, f"{view.where('alerts', 'enabled')}: false", "turn alerts on")
+    routes = dict(getattr(alerts, "routes", {}) or {})
+    unrouted = [
+        f"{severity} -> {route.channel}"
+        for severity, route in sorted(routes.items())
+        if route.channel != "noop" and route.channel not in channels
+    ]
+    where = view.where("alerts") if view.raw("alerts") is not None else f"{view.spec_name}: alerts (defaults)"
+    if unrouted:
         return Finding(
             Status.failed,
-            f"{view.spec_name}: no alerts: or slos: section"
-            + (f" (notify channels: {', '.join(channels)})" if channels else ""),
-            "add alerts: (and slos:) to keel.yaml: burn-rate alerts on availability and latency, routed to on-call",
+            f"{where}: routes to channels missing from notify:: {', '.join(unrouted)}"
+            f" (configured: {', '.join(channels) or 'none'})",
+            "add each channel under notify: (e.g. pagerduty: {routing_key_env: PAGERDUTY_ROUTING_KEY}) or "
+            "route the severity to a configured one in alerts.routes",
         )
-    if not channels:
-        return Finding(
-            Status.warn,
-            f"{', '.join(sections)} present, no notify: channel",
-            "add a notify: channel (slack, pagerduty) so an alert reaches someone",
-        )
-    return _pass(f"{', '.join(view.where(s) for s in sections)}; notify: {', '.join(channels)}")
+    slos = getattr(view.spec, "slos", None) or {}
+    routed = ", ".join(f"{severity} -> {route.channel}" for severity, route in sorted(routes.items()))
+    return _pass(f"{where}: {routed}; slos: {', '.join(sorted(slos)) or 'none'}")
 
 
 def canary_production(view: ProjectView) -> Finding:

@@ -3,8 +3,11 @@ and the evidence names the file:line: key."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -129,8 +132,37 @@ def test_canary_and_smoke_gate(tmp_path: Path) -> None:
 
 
 def test_alerting_fails_until_keel_yaml_has_alerts(tmp_path: Path) -> None:
-    finding = alerting(project(tmp_path))
+    view = project(tmp_path)
+    if hasattr(view.spec, "alerts"):
+        pytest.skip("this keel has alerts: (with defaults): see the routing test below")
+    finding = alerting(view)
     assert finding.status is Status.failed and finding.fix.startswith("add alerts:")
+
+
+def with_alerts(
+    view: ProjectView, channels: list[str], routes: dict[str, str], enabled: bool = True
+) -> ProjectView:
+    """The view as keel with alerts:/slos: in its spec sees it (stand-ins of the spec's sections)."""
+    alerts = SimpleNamespace(
+        enabled=enabled, routes={k: SimpleNamespace(channel=v) for k, v in routes.items()}
+    )
+    notify = SimpleNamespace(channels={name: {} for name in channels})
+    spec = SimpleNamespace(alerts=alerts, slos={"availability": object()}, notify=notify)
+    return dataclasses.replace(view, spec=cast(Any, spec))
+
+
+def test_alerting_needs_every_route_to_reach_a_configured_channel(tmp_path: Path) -> None:
+    view = project(tmp_path)
+    routes = {"page": "pagerduty", "ticket": "slack", "warning": "slack"}
+    finding = alerting(with_alerts(view, ["slack"], routes))
+    assert finding.status is Status.failed
+    assert "alerts (defaults): routes to channels missing from notify:: page -> pagerduty" in finding.evidence
+    assert "pagerduty" in finding.fix
+    passed = alerting(with_alerts(view, ["slack", "pagerduty"], routes))
+    assert passed.status is Status.passed and "page -> pagerduty" in passed.evidence
+    assert "slos: availability" in passed.evidence
+    assert alerting(with_alerts(view, ["slack"], {"page": "noop"})).status is Status.passed
+    assert alerting(with_alerts(view, ["slack"], {}, enabled=False)).status is Status.failed
 
 
 def test_scans_in_ci_name_what_is_missing(tmp_path: Path) -> None:
