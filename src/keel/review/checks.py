@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from keel.review.project import DEEP_PATH, READY_PATH, LiveEndpoint, ProjectView
+from keel.review.project import DEEP_PATH, READY_PATH, LiveEndpoint, ProjectView, gcs_without_bucket
 
 RUNBOOKS = ("INCIDENT_RESPONSE.md", "DEPLOYMENT_CHECKLIST.md", "SECRET_ROTATION.md")
 PROBES = ("startup", "liveness", "readiness")
@@ -50,19 +50,23 @@ def _pass(evidence: str) -> Finding:
 
 
 def gcs_bucket(view: ProjectView) -> Finding:
+    missing = gcs_without_bucket(view.doc)  # the raw file: the spec may hold the review's stand-in
+    if missing:
+        return Finding(
+            Status.failed,
+            "; ".join(
+                f"{view.where('environments', n)}: stores media in GCS, no GCS_BUCKET_NAME" for n in missing
+            ),
+            "set GCS_BUCKET_NAME under environments.<env>.env (or secrets:): "
+            "the service refuses to start without its bucket",
+        )
     using = [name for name, env in view.spec.environments.items() if env.env.get("STORAGE_TYPE") == "gcs"]
+    using += [
+        n for n, env in view.spec.environments.items() if "gcs" in getattr(env, "uses", ()) and n not in using
+    ]
     if not using:
-        return _pass("no environment sets STORAGE_TYPE=gcs")
-    missing = [name for name in using if not view.spec.environments[name].env.get("GCS_BUCKET_NAME")]
-    if not missing:
-        return _pass(f"GCS_BUCKET_NAME set wherever STORAGE_TYPE=gcs ({', '.join(using)})")
-    return Finding(
-        Status.failed,
-        "; ".join(
-            f"{view.where('environments', n, 'env')}: STORAGE_TYPE=gcs, no GCS_BUCKET_NAME" for n in missing
-        ),
-        "set GCS_BUCKET_NAME under environments.<env>.env (the service refuses to start without its bucket)",
-    )
+        return _pass("no environment stores media in GCS")
+    return _pass(f"GCS_BUCKET_NAME set wherever GCS is used ({', '.join(using)})")
 
 
 def staging_secrets(view: ProjectView) -> Finding:
@@ -177,7 +181,7 @@ def alerting(view: ProjectView) -> Finding:
     if unrouted:
         return Finding(
             Status.failed,
-            f"{where}: routes to channels missing from notify:: {', '.join(unrouted)}"
+            f"{where}: routed to a channel not configured in notify: {', '.join(unrouted)}"
             f" (configured: {', '.join(channels) or 'none'})",
             "add each channel under notify: (e.g. pagerduty: {routing_key_env: PAGERDUTY_ROUTING_KEY}) or "
             "route the severity to a configured one in alerts.routes",

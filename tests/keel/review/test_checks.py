@@ -3,6 +3,7 @@ and the evidence names the file:line: key."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from pathlib import Path
@@ -22,8 +23,8 @@ from keel.review.checks import (
     smoke_gate,
     staging_secrets,
 )
-from keel.review.project import LiveEndpoint
-from keel.yamlfile import SpecError
+from keel.review.project import LiveEndpoint, gcs_without_bucket
+from keel.yamlfile import SpecError, read_yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 ORIGINAL = ROOT / "tests" / "testdata" / "review" / "original"
@@ -59,7 +60,7 @@ def test_the_original_situation_reports_its_three_p0_items() -> None:
     ]
     assert report.exit_code == 1
     items = {i.id: i for i in report.items}
-    assert "keel.yaml:19: environments.production.env" in items["gcs-bucket"].evidence
+    assert "keel.yaml:14: environments.production: stores media in GCS" in items["gcs-bucket"].evidence
     assert "environments.staging: no optional_unconfigured" in items["staging-secrets"].evidence
     assert items["probe-timeouts"].evidence.count("no timeout") == 3
     assert items["runbooks"].status is Status.failed and items["alerting"].status is Status.failed
@@ -91,6 +92,18 @@ def test_gcs_without_a_bucket_fails_and_with_one_passes(tmp_path: Path) -> None:
         and "GCS_BUCKET_NAME" in finding.fix
     )
     assert gcs_bucket(project(tmp_path, BASE.replace("STORAGE_TYPE: gcs, ", ""))).status is Status.passed
+
+
+def test_a_bucket_from_secret_manager_counts_and_the_stand_in_never_shows(tmp_path: Path) -> None:
+    doc = read_yaml(ORIGINAL / "keel.yaml")
+    assert gcs_without_bucket(doc) == ["production"]
+    data = copy.deepcopy(doc.data)
+    data["environments"]["production"]["secrets"] = {"GCS_BUCKET_NAME": "bucket-name:latest"}
+    assert gcs_without_bucket(dataclasses.replace(doc, data=data)) == []
+    data["environments"]["production"] = {"platform": "cloudrun", "uses": ["gcs"]}
+    assert gcs_without_bucket(dataclasses.replace(doc, data=data)) == ["production"]
+    report = review(load_project(ORIGINAL / "keel.yaml"))
+    assert "keel-review-unset" not in json.dumps(report.to_json()) + report.to_markdown()
 
 
 def test_a_staging_environment_must_declare_what_it_runs_without(tmp_path: Path) -> None:
@@ -156,7 +169,10 @@ def test_alerting_needs_every_route_to_reach_a_configured_channel(tmp_path: Path
     routes = {"page": "pagerduty", "ticket": "slack", "warning": "slack"}
     finding = alerting(with_alerts(view, ["slack"], routes))
     assert finding.status is Status.failed
-    assert "alerts (defaults): routes to channels missing from notify:: page -> pagerduty" in finding.evidence
+    assert (
+        "alerts (defaults): routed to a channel not configured in notify: page -> pagerduty"
+        in finding.evidence
+    )
     assert "pagerduty" in finding.fix
     passed = alerting(with_alerts(view, ["slack", "pagerduty"], routes))
     assert passed.status is Status.passed and "page -> pagerduty" in passed.evidence
