@@ -25,9 +25,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "SECRET_ROTATION.md": ("JWT signing key", "Database credentials", "API keys"),
 }  # fmt: skip
 # Shell built-ins: part of the shell, nothing to look up.
-BUILTINS = frozenset({"export", "read", "unset", "cd", "echo", "test", "set"})
+BUILTINS = frozenset({"export", "read", "unset", "cd", "echo", "printf", "test", "set"})
 # Programs the runbooks use that run on an operator's machine or a database host, not on a build machine.
-EXTERNAL = frozenset({"psql"})
+EXTERNAL = frozenset({"psql", "gcloud"})
 
 _SH_BLOCK = re.compile(r"^```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 _OPERATORS = frozenset({";", "&", "&&", "|", "||", "(", ")", ";;", "|&"})
