@@ -337,7 +337,9 @@ class Store:
         for table in ("events", "serving"):  # 2 -> 3: the service of each row
             if "service" not in self._columns(db, table):
                 db.execute(f"ALTER TABLE {table} ADD COLUMN service TEXT NOT NULL DEFAULT ''")
-                db.execute(f"UPDATE {table} SET service = {_SERVICE_OF_ROLLOUT.format(table=table)}")  # noqa: S608
+                # table and column names are this module's constants, never input
+                backfill = f"UPDATE {table} SET service = {_SERVICE_OF_ROLLOUT.format(table=table)}"  # noqa: S608  # nosec B608
+                db.execute(backfill)
         for table, columns in _REBUILT.items():  # 2 -> 3: the service joins the key (SQLite: a new table)
             if "service" in self._columns(db, table):
                 continue
@@ -345,10 +347,12 @@ class Store:
             db.execute(f"ALTER TABLE {table} RENAME TO {table}_v2")
             create = _TABLES[table]
             db.execute(_postgres_ddl(create) if db.postgres else create)
-            db.execute(
-                f"INSERT INTO {table} (service, {columns}) "  # noqa: S608 (names from _REBUILT, not input)
+            # table and column names are this module's constants (_REBUILT), never input
+            copy = (
+                f"INSERT INTO {table} (service, {columns}) "  # noqa: S608  # nosec B608
                 f"SELECT {service}, {columns} FROM {table}_v2 old ORDER BY old.rowid"
             )
+            db.execute(copy)
             db.execute(f"DROP TABLE {table}_v2")
 
     @property

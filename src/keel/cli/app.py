@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "emulate",
     "alerts",
     "watch",
+    "review",
 )
 
 

@@ -176,7 +176,7 @@ class AlertsSpec(Model):
     keep_firing_for: Duration = 120.0
     signals: Signals = Signals()
     routes: dict[Severity, Receiver] = Field(default_factory=_default_routes)
-    runbook_url: str = "https://github.com/bayit-plus/keel/blob/main/docs/runbooks.md"
+    runbook_url: str = "https://github.com/bayit-plus/keel/blob/main/docs/runbooks/INCIDENT_RESPONSE.md"
     dashboard_url: str = ""
     alertmanager: AlertmanagerOptions = AlertmanagerOptions()
     cloudmonitoring: CloudMonitoringOptions = CloudMonitoringOptions()

@@ -232,7 +232,7 @@ class LocalPlatform:
             async with httpx.AsyncClient(
                 base_url=info.admin_url,
                 timeout=self.request_timeout,
-                verify=False,  # noqa: S501 - plain HTTP on loopback
+                verify=False,  # noqa: S501  # nosec B501: plain HTTP to the daemon on loopback, no TLS to verify
                 trust_env=False,
             ) as client:
                 response = await client.request(method, path, json=body, params=params, headers=headers)

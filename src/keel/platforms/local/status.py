@@ -31,7 +31,7 @@ async def probe_readiness(url: str, path: str, probe_timeout: float) -> HealthRe
 
     try:
         # Revision URLs are plain HTTP on loopback: no TLS context to build, no proxy from the environment.
-        async with httpx.AsyncClient(timeout=probe_timeout, verify=False, trust_env=False) as client:  # noqa: S501
+        async with httpx.AsyncClient(timeout=probe_timeout, verify=False, trust_env=False) as client:  # noqa: S501  # nosec B501: plain HTTP on loopback
             response = await client.get(url.rstrip("/") + path)
     except httpx.HTTPError as exc:
         return HealthResult(Health.DOWN, type(exc).__name__)
