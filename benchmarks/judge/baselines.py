@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import special
 from traffic import BOUNDS, HOLD_S, SLOT_S, Revision, StepTraffic
 
 from keel.analysis.base import LatencyHistogram
-from keel.analysis.stats.ranks import _u_distribution
 
 MINUTE = 60 // SLOT_S  # slots per minute
 CHECKS = HOLD_S // 60  # one-minute checks (Flagger) or samples (Kayenta) per step
@@ -183,6 +183,23 @@ def kayenta_looks(traffic: StepTraffic) -> KayentaLooks:
                 n_x[r, j, m], n_y[r, j, m] = len(x), len(y)
     ends = np.array(LOOK_MINUTES) * MINUTE
     return KayentaLooks(below, n_x, n_y, ratio, usable, traffic.canary.requests[:, ends])
+
+
+@lru_cache(maxsize=256)
+def _u_distribution(m: int, n: int) -> tuple[float, ...]:
+    """R's ``dwilcox``: P(U = u) for u = 0..mn under the null, without ties (the coefficients of the Gaussian binomial)."""
+    # counts[k][u]: ways for k x's among the first j values; built by adding values one at a time.
+    ways = np.zeros((m + 1, m * n + 1))
+    ways[0, 0] = 1.0
+    for j in range(1, m + n + 1):
+        for k in range(min(j, m), 0, -1):
+            # the j-th smallest value is an x: it beats the (j - k) y's below it
+            shift = j - k
+            if shift > n:
+                continue
+            ways[k, shift:] += ways[k - 1, : m * n + 1 - shift]
+    total = special.comb(m + n, m, exact=False)
+    return tuple((ways[m] / total).tolist())
 
 
 @lru_cache(maxsize=4096)
