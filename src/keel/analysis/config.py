@@ -124,6 +124,7 @@ class AnalysisSpec(_Model):
     judge: Literal["auto", "thresholds", "compare"] = "auto"
     interval: Duration = 30.0
     warmup: Duration = 0.0
+    cold_start: Duration = 60.0
     min_requests: Annotated[int, Field(ge=1)] = 100
     max_extra_hold: Duration = 600.0
     on_inconclusive: Literal["fail", "pause"] = "fail"
@@ -165,4 +166,10 @@ def build_analyzer(spec: AnalysisSpec, source: MetricSource, *, has_baseline: bo
     from keel.analysis.judges.registry import create_judge
 
     judge = build_judge(spec, has_baseline=has_baseline)
-    return WindowAnalyzer(source, judge, fallback=create_judge("thresholds", spec), warmup=spec.warmup)
+    return WindowAnalyzer(
+        source,
+        judge,
+        fallback=create_judge("thresholds", spec),
+        warmup=spec.warmup,
+        cold_start=spec.cold_start,
+    )
