@@ -128,6 +128,7 @@ class AnalysisSpec(_Model):
     min_requests: Annotated[int, Field(ge=1)] = 100
     max_extra_hold: Duration = 600.0
     on_inconclusive: Literal["fail", "pause"] = "fail"
+    low_traffic: Literal["wait", "judge"] = "wait"
     false_fail_rate: Annotated[float, BeforeValidator(_fraction), Field(gt=0.0, le=0.2)] = 0.01
     noncritical_failures_to_fail: Annotated[int, Field(ge=1)] = 2
     thresholds: ThresholdsSpec = ThresholdsSpec()

@@ -28,6 +28,7 @@ fail); looks made while the step is held for lack of data run no end-of-hold tes
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from keel.analysis.base import Look, MetricResult, Outcome, RevisionWindow, Verdict
@@ -88,6 +89,10 @@ class CompareJudge:
                     f"{who} served {window.requests} requests, {spec.min_requests} needed before judging"
                 )
                 break
+        low_traffic = None
+        if waiting and at_end and spec.low_traffic == "judge" and min(canary.requests, baseline.requests) > 0:
+            # low_traffic: judge -- at the end of the hold, judge what there is rather than wait for more
+            low_traffic, waiting = waiting, None
         # the end-of-hold test only where every metric can be judged: that look ends the step (see above)
         final = at_end and waiting is None and _latency_usable(canary, baseline)
 
@@ -100,7 +105,11 @@ class CompareJudge:
             self._latency(canary, baseline, *budget("latency"), facts, waiting, at_end),
             self._tail(canary, baseline, *budget("latency-tail"), facts, waiting),
         ]
-        return combine(results, self.name, noncritical_failures_to_fail=spec.noncritical_failures_to_fail)
+        verdict = combine(results, self.name, noncritical_failures_to_fail=spec.noncritical_failures_to_fail)
+        if low_traffic:
+            note = f"low traffic ({low_traffic}): judged at the end of the hold on what there is"
+            verdict = replace(verdict, summary=f"{verdict.summary} ({note})")
+        return verdict
 
     # -- error rate -------------------------------------------------------------------------------------------
 
