@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import special
-from traffic import BOUNDS, HOLD_S, SLOT_S, Revision, StepTraffic
+from traffic import HOLD_S, SLOT_S, Revision, StepTraffic
 
 from keel.analysis.base import LatencyHistogram
 
@@ -71,7 +71,7 @@ def flagger_checks(traffic: StepTraffic) -> FlaggerChecks:
     hist = rev.latency[:, ends] - rev.latency[:, starts]
     p99 = np.full(requests.shape, math.inf)
     for r, c in zip(*np.nonzero(requests), strict=True):
-        value = LatencyHistogram(BOUNDS, tuple(int(x) for x in hist[r, c])).quantile(0.99)
+        value = LatencyHistogram(traffic.bounds, tuple(int(x) for x in hist[r, c])).quantile(0.99)
         p99[r, c] = math.inf if value is None else value
     return FlaggerChecks(requests, errors, p99, rev.requests[:, ends])
 
@@ -112,14 +112,12 @@ class FlaggerConfig:
 # -- Kayenta ----------------------------------------------------------------------------------------------------
 
 
-def _midpoints() -> np.ndarray:
-    upper = np.array([b if math.isfinite(b) else 2 * BOUNDS[-2] for b in BOUNDS])
+@lru_cache(maxsize=8)
+def _midpoints(bounds: tuple[float, ...]) -> np.ndarray:
+    upper = np.array([b if math.isfinite(b) else 2 * bounds[-2] for b in bounds])
     lower = np.concatenate([[0.0], upper[:-1]])
     result: np.ndarray = (upper + lower) / 2.0
     return result
-
-
-MIDPOINTS = _midpoints()
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,9 @@ class KayentaLooks:
     seen: np.ndarray  # (R, L) canary requests since the step started
 
 
-def _minute_samples(rev: Revision) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _minute_samples(
+    rev: Revision, bounds: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per replica and minute: requests, error rate, whether the error series exists, mean latency."""
     ends = np.arange(1, CHECKS + 1) * MINUTE
     starts = ends - MINUTE
@@ -145,7 +145,7 @@ def _minute_samples(rev: Revision) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     e = rev.errors[:, ends] - rev.errors[:, starts]
     hist = rev.latency[:, ends] - rev.latency[:, starts]
     safe = np.maximum(n, 1)
-    latency = (hist * MIDPOINTS).sum(axis=2) / safe
+    latency = (hist * _midpoints(bounds)).sum(axis=2) / safe
     return n, e / safe, rev.errors[:, ends] > 0, latency
 
 
@@ -161,8 +161,8 @@ def _pair(canary: np.ndarray, baseline: np.ndarray) -> tuple[int, float, bool]:
 
 
 def kayenta_looks(traffic: StepTraffic) -> KayentaLooks:
-    cn, ce, cx, cl = _minute_samples(traffic.canary)
-    bn, be, bx, bl = _minute_samples(traffic.baseline)
+    cn, ce, cx, cl = _minute_samples(traffic.canary, traffic.bounds)
+    bn, be, bx, bl = _minute_samples(traffic.baseline, traffic.bounds)
     reps, looks = cn.shape[0], len(LOOK_MINUTES)
     shape = (reps, looks, 2)
     below, n_x, n_y = (

@@ -151,10 +151,14 @@ def plan_rollout(
         if not suffices:
             extra = None if to_min is None or to_min > hold + spec.max_extra_hold else to_min - hold
         alpha = (
-            step_alpha(spec.false_fail_rate, index) * BUDGET_SHARE["error-rate"] * (1.0 - SEQUENTIAL_SHARE)
+            step_alpha(spec.false_fail_rate, index)
+            * BUDGET_SHARE["error-rate"]
+            * (1.0 - SEQUENTIAL_SHARE["error-rate"])
         )
         latency_alpha = (
-            step_alpha(spec.false_fail_rate, index) * BUDGET_SHARE["latency"] * (1.0 - SEQUENTIAL_SHARE)
+            step_alpha(spec.false_fail_rate, index)
+            * BUDGET_SHARE["latency"]
+            * (1.0 - SEQUENTIAL_SHARE["latency"])
         )
         # data at the end of the hold, or when min_requests is reached if that is later (and within reach)
         at = hold if suffices or extra is None else hold + extra

@@ -50,8 +50,12 @@ LATENCY_TAU = 0.1
 BUDGET_SHARE = {"error-rate": 0.5, "latency": 0.25, "latency-tail": 0.25}
 # Share of each metric's budget spent by the sequential test; the rest goes to the end-of-hold test. Halving
 # the sequential budget raises its threshold by log 2 (about 10 % more evidence, so clear regressions still
-# stop early); the end-of-hold test is what catches regressions the data of one step can barely show.
-SEQUENTIAL_SHARE = 0.5
+# stop early); the end-of-hold test is what catches regressions the data of one step can barely show. The
+# tail keeps three quarters for the end of the hold: its test is split over the rungs of the ladder, and tail
+# regressions that matter are rarely sudden enough to need the early stop (a gross one still stops early).
+SEQUENTIAL_SHARE = {"error-rate": 0.5, "latency": 0.5, "latency-tail": 0.25}
+# Confidence of the Hodges-Lehmann interval whose upper end sets the tail's slack (one standard error).
+TAIL_SLACK_CONFIDENCE = 0.6827
 
 
 def step_alpha(false_fail_rate: float, step: int) -> float:
@@ -98,7 +102,8 @@ class CompareJudge:
 
         def budget(metric: str) -> tuple[float, float | None]:
             share = alpha * BUDGET_SHARE[metric]
-            return share * SEQUENTIAL_SHARE, share * (1.0 - SEQUENTIAL_SHARE) if final else None
+            seq = SEQUENTIAL_SHARE.get(metric, 0.5)
+            return share * seq, share * (1.0 - seq) if final else None
 
         results = [
             self._errors(canary, baseline, *budget("error-rate"), facts, waiting),
@@ -256,6 +261,9 @@ class CompareJudge:
             reason += f"; end of hold: fixed-sample p = {fixed_p:.3g} > {final_alpha:.3g}"
         return MetricResult("latency", Outcome.PASS, reason, rules.critical, data)
 
+    def _tail_slack(self, canary: RevisionWindow, baseline: RevisionWindow) -> float:
+        return _tail_slack_factor(canary, baseline, self._spec.latency.allowed_increase)
+
     # -- latency tail -------------------------------------------------------------------------------------------
 
     def _tail(
@@ -280,18 +288,23 @@ class CompareJudge:
             "alpha": _sig(alpha),
             "rule": (
                 f"fail when, at any of the pooled quantiles, the always-valid p-value < its alpha (or, at the end "
-                f"of the hold, the exact p-value <= its final_alpha) and the canary's share of slower requests "
-                f"is credibly above {null_ratio:g} x the baseline's and at least {_pct(rules.ignore_below)} higher"
+                f"of the hold, the exact p-value <= its final_alpha) and the canary's share of requests slower than "
+                f"the threshold x canary_threshold_factor (how much of the latency allowance its whole distribution "
+                f"uses) is credibly above {null_ratio:g} x the baseline's share slower than the threshold and at "
+                f"least {_pct(rules.ignore_below)} higher"
             ),
         }
         _final_facts(data, final_alpha)
         not_yet = _latency_not_comparable(waiting, canary, baseline)
         if not_yet:
             return MetricResult("latency-tail", Outcome.INCONCLUSIVE, not_yet, rules.critical, data)
+        slack = self._tail_slack(canary, baseline)
         tests: list[tuple[str, _RateTest]] = []
         seen_thresholds: set[float] = set()
         for q, share in levels:
-            exceed = exceedances(canary.latency.bounds, canary.latency.counts, baseline.latency.counts, q)
+            exceed = exceedances(
+                canary.latency.bounds, canary.latency.counts, baseline.latency.counts, q, canary_factor=slack
+            )
             if exceed is None or exceed.threshold in seen_thresholds:
                 continue  # a rung with nothing above it, or the same bound as a higher rung: its share unspent
             seen_thresholds.add(exceed.threshold)
@@ -303,6 +316,7 @@ class CompareJudge:
             )
             return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
         data["levels"] = [{"quantile": name, **rate.facts()} for name, rate in tests]
+        data["canary_threshold_factor"] = round(slack, 4)
         failing = [(n, r) for n, r in tests if r.evidence and r.difference >= rules.ignore_below]
         credible = [(n, r) for n, r in tests if r.evidence]
         name, rate = (failing or credible or tests)[0]
@@ -320,6 +334,20 @@ class CompareJudge:
             return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
         reason = f"no credible change in the tail: {seen}; {rate.no_evidence()}"
         return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
+
+
+def _tail_slack_factor(canary: RevisionWindow, baseline: RevisionWindow, allowed: float) -> float:
+    """How much slower the canary's tail may be because its whole distribution is slower within the latency
+    allowance: the upper end of a one-standard-error interval of the Hodges-Lehmann factor, between 1 and
+    ``1 + allowed``. A canary uniformly slower by no more than the allowance then has no more requests above
+    threshold x factor than the baseline has above the threshold; a canary whose bulk did not move (a tail
+    regression) keeps a factor near 1, so its slow requests are compared almost at the threshold itself."""
+    if allowed <= 0:
+        return 1.0
+    shift = hodges_lehmann_binned(
+        canary.latency.bounds, canary.latency.counts, baseline.latency.counts, TAIL_SLACK_CONFIDENCE
+    )
+    return min(1.0 + allowed, max(1.0, shift.estimate))
 
 
 class _RateTest:

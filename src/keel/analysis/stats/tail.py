@@ -9,6 +9,7 @@ counts alone, so each comparison stays exact under the null, and the rungs split
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,13 +27,46 @@ class Exceedances:
     baseline_total: int
 
 
+def count_above(bounds: Sequence[float], counts: Sequence[int], x: float) -> float:
+    """Requests slower than ``x`` seconds. Between two bucket bounds the count above is interpolated
+    geometrically in log latency (a tail that decays exponentially in log latency, as log-normal and
+    power-law tails locally do; it undercounts a log-normal tail slightly, so the comparison errs towards
+    passing); linearly where a count is zero or a bound is not positive; the +Inf bucket ends at twice the
+    last finite bound."""
+    above = [float(v) for v in np.sum(counts) - np.cumsum(counts)]  # requests slower than bounds[i]
+    idx = next((i for i, v in enumerate(bounds) if v >= x), len(bounds) - 1)
+    if idx == 0:
+        return above[0]
+    lower, upper = float(bounds[idx - 1]), float(bounds[idx])
+    if math.isinf(upper):
+        upper = 2.0 * lower
+    a_low, a_high = above[idx - 1], above[idx]
+    if x >= upper:
+        return a_high
+    if lower <= 0:
+        return a_low + (a_high - a_low) * (x - lower) / (upper - lower)
+    u = (math.log(x) - math.log(lower)) / (math.log(upper) - math.log(lower))
+    if a_high > 0 and a_low > 0:
+        return float(a_low ** (1.0 - u) * a_high**u)
+    return a_low + (a_high - a_low) * u
+
+
 def exceedances(
-    bounds: Sequence[float], canary_counts: Sequence[int], baseline_counts: Sequence[int], quantile: float
+    bounds: Sequence[float],
+    canary_counts: Sequence[int],
+    baseline_counts: Sequence[int],
+    quantile: float,
+    *,
+    canary_factor: float = 1.0,
 ) -> Exceedances | None:
     """Counts above the smallest finite bucket bound that at most ``1 - quantile`` of the pooled requests
     exceed. The threshold comes from the pooled data, which is the same whichever revision a request went to
     when both behave alike, so the conditional comparison of the counts stays exact. None when no finite
-    bound qualifies or no request exceeds it (nothing to compare)."""
+    bound qualifies or no request exceeds it (nothing to compare).
+
+    ``canary_factor`` > 1 counts the canary's requests slower than ``factor`` times the threshold instead (a
+    canary uniformly that much slower then has no more of them than the baseline): the requests of the bucket
+    holding that point are apportioned log-uniformly and the count rounded down."""
     b = np.asarray(bounds, dtype=float)
     c = np.asarray(canary_counts, dtype=np.int64)
     base = np.asarray(baseline_counts, dtype=np.int64)
@@ -47,9 +81,12 @@ def exceedances(
     i = int(np.argmax(ok))
     if above[i] == 0:
         return None
+    canary = int(c[i + 1 :].sum())
+    if canary_factor != 1.0:
+        canary = math.floor(count_above(bounds, canary_counts, float(b[i]) * canary_factor) + 1e-9)
     return Exceedances(
         threshold=float(b[i]),
-        canary=int(c[i + 1 :].sum()),
+        canary=canary,
         canary_total=int(c.sum()),
         baseline=int(base[i + 1 :].sum()),
         baseline_total=int(base.sum()),
@@ -57,7 +94,7 @@ def exceedances(
 
 
 # Rungs of the ladder: multiples of the tail share 1 - quantile, and each rung's share of the tail's budget.
-TAIL_LEVELS: tuple[tuple[float, float], ...] = ((1.0, 0.5), (3.0, 0.25), (10.0, 0.25))
+TAIL_LEVELS: tuple[tuple[float, float], ...] = ((1.0, 0.6), (3.0, 0.2), (10.0, 0.2))
 
 
 def tail_levels(quantile: float) -> list[tuple[float, float]]:

@@ -128,16 +128,18 @@ def _explicit(revision: str, counts: tuple[int, ...]) -> RevisionWindow:
 
 def test_tail_differences_below_the_floor_never_fail() -> None:
     # Huge traffic: 0.13 % vs 0.08 % of requests slower than 400 ms is credible but below the 0.1 % floor.
+    # no latency allowance, so the tail is compared at the same bound on both sides (counts exact)
+    judge = CompareJudge(AnalysisSpec(latency=LatencySpec(allowed_increase=0.0)))
     canary = _explicit("c", (900_000, 80_000, 18_700, 1_300))
     baseline = _explicit("b", (900_000, 80_000, 19_200, 800))
-    tail = _by_name(JUDGE.judge(canary, baseline, look()))["latency-tail"]
+    tail = _by_name(judge.judge(canary, baseline, look()))["latency-tail"]
     assert tail.data["threshold_ms"] == 400.0
     assert tail.data["p_value"] < tail.data["alpha"]
     assert tail.outcome is Outcome.PASS
     assert "less than the 0.10% that matters" in tail.reason
     # a difference above the floor fails
     canary = _explicit("c", (900_000, 80_000, 17_000, 3_000))
-    tail = _by_name(JUDGE.judge(canary, baseline, look()))["latency-tail"]
+    tail = _by_name(judge.judge(canary, baseline, look()))["latency-tail"]
     assert tail.outcome is Outcome.FAIL
     assert tail.data["effect"]["difference"] == pytest.approx(0.0022)
 
@@ -327,3 +329,14 @@ def test_low_traffic_judge_policy_judges_what_there_is_at_the_end_of_the_hold() 
     assert bad.outcome is Outcome.FAIL
     # the default waits
     assert JUDGE.judge(canary, baseline, look(now=600)).outcome is Outcome.INCONCLUSIVE
+
+
+def test_the_tail_may_slow_down_by_the_latency_allowance() -> None:
+    # issue 14, finding 2: a canary uniformly 5 % slower (the latency allowance) has more requests above any
+    # bound; its tail is compared at the threshold x 1.05, so it passes however large the sample
+    baseline = _counted("b", _lognormal_counts(500_000, 0.1))
+    at_allowance = _by_name(JUDGE.judge(_counted("c", _lognormal_counts(500_000, 0.105)), baseline, look()))
+    assert at_allowance["latency-tail"].outcome is Outcome.PASS, at_allowance["latency-tail"].reason
+    assert at_allowance["latency"].outcome is Outcome.PASS, at_allowance["latency"].reason
+    beyond = _by_name(JUDGE.judge(_counted("c", _lognormal_counts(500_000, 0.11)), baseline, look()))
+    assert beyond["latency-tail"].outcome is Outcome.FAIL and beyond["latency"].outcome is Outcome.FAIL

@@ -1,6 +1,6 @@
 import math
 
-from keel.analysis.stats.tail import exceedances, tail_levels
+from keel.analysis.stats.tail import count_above, exceedances, tail_levels
 
 BOUNDS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, math.inf]
 
@@ -41,3 +41,19 @@ def test_a_canary_that_lifts_the_pooled_p99_is_still_compared_at_a_lower_rung() 
     found = exceedances(BOUNDS, canary, baseline, 0.97)
     assert found is not None and found.threshold == 0.01
     assert (found.canary, found.baseline) == (30, 0)
+
+
+def test_count_above_interpolates_geometrically_inside_a_bucket() -> None:
+    counts = [100, 200, 400, 200, 80, 15, 5]  # above 0.1 s: 100, above 0.2 s: 20
+    assert count_above(BOUNDS, counts, 0.1) == 100
+    assert count_above(BOUNDS, counts, 0.2) == 20
+    # half way between 0.1 and 0.2 s in log latency: the geometric mean of 100 and 20
+    assert abs(count_above(BOUNDS, counts, math.sqrt(0.02)) - math.sqrt(100 * 20)) < 1e-9
+    # in the +Inf bucket (taken to end at 1 s) the count above falls linearly to 0
+    assert abs(count_above(BOUNDS, counts, 0.75) - 5 * (1 - math.log(1.5) / math.log(2))) < 1e-9
+    assert count_above(BOUNDS, counts, 5.0) == 0
+    # a canary whose threshold is moved by the allowance: the count is rounded down
+    found = exceedances(
+        BOUNDS, [10, 20, 40, 20, 6, 3, 1], [100, 200, 400, 200, 80, 15, 5], 0.95, canary_factor=1.05
+    )
+    assert found is not None and found.threshold == 0.2 and found.canary == 3
