@@ -8,6 +8,14 @@ The rollout is the default one: a 10 % step then a 50 % step, each held 10 minut
 inconclusive step up to 10 minutes longer, then stops it by policy). Every (scenario, traffic, weight) cell
 is one task: the step is simulated for many replicas and every judge runs on the same traffic. The baselines
 run at their documented defaults and calibrated (calibrate.py) on separate calibration runs (other seeds).
+
+keel runs through its real analyzer (judges.py), so the code under test decides everything keel would: run
+it with another checkout's sources first on the path to measure that version on the same traffic, e.g.
+``PYTHONPATH=/path/to/main/src python benchmarks/judge/run.py``. The scenarios added for issue 14 (a tail
+regression at the 50 % step, slow-downs inside the latency allowance, a cold start, other bucket layouts,
+0.5 req/s) do not take part in calibrating the baselines; where no calibration exists for their request rate
+the calibrated columns show "-". A last table spoils the windows of one revision in the ways sources can
+(invalid windows) and counts what keel did with them.
 """
 
 from __future__ import annotations
