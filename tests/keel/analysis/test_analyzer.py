@@ -210,3 +210,19 @@ async def test_a_window_the_source_cannot_put_together_is_inconclusive() -> None
     assert (
         verdict.summary == "the metric source gave an inconsistent window: histograms have different bounds"
     )
+
+
+class _Raising:
+    name = "compare"
+
+    def judge(self, canary: RevisionWindow, baseline: RevisionWindow | None, look: Look):  # type: ignore[no-untyped-def]
+        raise ValueError("both histograms need at least one request")
+
+
+async def test_a_judge_that_cannot_compute_is_inconclusive_not_a_crash() -> None:
+    canary = _window("canary", 1000, 10, (200, 400, 300, 90, 10))
+    baseline = _window("stable", 10000, 100, GOOD_BASELINE)
+    analyzer = WindowAnalyzer(_Fixed({"canary": canary, "stable": baseline}), _Raising())
+    verdict = await analyzer.analyze("canary", "stable", Look(0, 1, 0.0, 600.0, 600.0))
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert verdict.summary == "not judged: both histograms need at least one request"
