@@ -38,6 +38,7 @@ from keel.analysis.stats.binomial import RateComparison, compare_rates
 from keel.analysis.stats.ranks import (
     always_valid_normal_log_lr,
     hodges_lehmann_binned,
+    hodges_lehmann_ratio,
     mann_whitney_binned,
     norm_sf,
     shifted_superiority,
@@ -54,8 +55,6 @@ BUDGET_SHARE = {"error-rate": 0.5, "latency": 0.25, "latency-tail": 0.25}
 # tail keeps three quarters for the end of the hold: its test is split over the rungs of the ladder, and tail
 # regressions that matter are rarely sudden enough to need the early stop (a gross one still stops early).
 SEQUENTIAL_SHARE = {"error-rate": 0.5, "latency": 0.5, "latency-tail": 0.25}
-# Confidence of the Hodges-Lehmann interval whose upper end sets the tail's slack (one standard error).
-TAIL_SLACK_CONFIDENCE = 0.6827
 
 
 def step_alpha(false_fail_rate: float, step: int) -> float:
@@ -338,16 +337,16 @@ class CompareJudge:
 
 def _tail_slack_factor(canary: RevisionWindow, baseline: RevisionWindow, allowed: float) -> float:
     """How much slower the canary's tail may be because its whole distribution is slower within the latency
-    allowance: the upper end of a one-standard-error interval of the Hodges-Lehmann factor, between 1 and
-    ``1 + allowed``. A canary uniformly slower by no more than the allowance then has no more requests above
-    threshold x factor than the baseline has above the threshold; a canary whose bulk did not move (a tail
-    regression) keeps a factor near 1, so its slow requests are compared almost at the threshold itself."""
+    allowance: the Hodges-Lehmann factor, between 1 and ``1 + allowed``. A canary uniformly slower by no more
+    than the allowance then has about as many requests above threshold x factor as the baseline has above the
+    threshold; a canary whose bulk did not move (a tail regression) keeps a factor near 1, so its slow
+    requests are compared almost at the threshold itself."""
     if allowed <= 0:
         return 1.0
-    shift = hodges_lehmann_binned(
-        canary.latency.bounds, canary.latency.counts, baseline.latency.counts, TAIL_SLACK_CONFIDENCE
-    )
-    return min(1.0 + allowed, max(1.0, shift.estimate))
+    if mann_whitney_binned(canary.latency.counts, baseline.latency.counts).superiority <= 0.5:
+        return 1.0  # not slower at all: the factor is at most 1 (and the root need not be solved)
+    ratio = hodges_lehmann_ratio(canary.latency.bounds, canary.latency.counts, baseline.latency.counts)
+    return min(1.0 + allowed, max(1.0, ratio))
 
 
 class _RateTest:

@@ -184,6 +184,16 @@ def hodges_lehmann_binned(
     return ShiftEstimate(math.exp(estimate), math.exp(low), math.exp(high), confidence)
 
 
+def hodges_lehmann_ratio(bounds: Sequence[float], x_counts: Sequence[int], y_counts: Sequence[int]) -> float:
+    """The Hodges-Lehmann slow-down factor of ``hodges_lehmann_binned`` alone (one root instead of three)."""
+    x = log_buckets(bounds, x_counts)
+    y = log_buckets(bounds, y_counts)
+    n_x, n_y = float(x[2].sum()), float(y[2].sum())
+    if n_x == 0 or n_y == 0:
+        raise ValueError("both histograms need at least one request")
+    return math.exp(float(_solve_shifts(x, y, np.array([n_x * n_y / 2.0]))[0]))
+
+
 def shifted_superiority(
     bounds: Sequence[float], x_counts: Sequence[int], y_counts: Sequence[int], ratio: float
 ) -> float:

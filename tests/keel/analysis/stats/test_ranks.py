@@ -10,6 +10,7 @@ from scipy import stats
 from keel.analysis.stats.ranks import (
     always_valid_normal_log_lr,
     hodges_lehmann_binned,
+    hodges_lehmann_ratio,
     log_buckets,
     mann_whitney_binned,
     shifted_superiority,
@@ -90,6 +91,9 @@ def test_binned_hodges_lehmann_recovers_a_known_slowdown() -> None:
         assert shift.low == pytest.approx(math.exp(raw[1]), rel=0.03)
         assert shift.high == pytest.approx(math.exp(raw[2]), rel=0.03)
         assert shift.low < shift.estimate < shift.high
+        assert hodges_lehmann_ratio(bounds, _hist(slow, bounds), _hist(base, bounds)) == pytest.approx(
+            shift.estimate, rel=1e-12
+        )
         same = hodges_lehmann_binned(bounds, _hist(base, bounds), _hist(base, bounds))
         assert same.estimate == pytest.approx(1.0, abs=1e-6)
         assert same.low < 1.0 < same.high
