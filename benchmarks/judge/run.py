@@ -202,10 +202,12 @@ def _calibrate(cells: dict[Key, dict[str, Any]]) -> dict[tuple[float, float], di
     return chosen
 
 
-def summarise(cells: dict[Key, dict[str, Any]]) -> dict[str, Any]:
-    chosen = _calibrate(cells)
+def summarise(cells: dict[Key, dict[str, Any]], only: str | None = None) -> dict[str, Any]:
+    chosen = {} if only else _calibrate(cells)
     rows = []
     for si, scenario in enumerate(SCENARIOS):
+        if only and only not in scenario.name:
+            continue
         for rps in scenario.rates or RATES:
             row: dict[str, Any] = {
                 "scenario": scenario.name,
@@ -429,6 +431,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="few replicas: check that it runs")
     parser.add_argument("--json", type=Path, help="also write the summary as JSON here")
     parser.add_argument("--render", type=Path, help="only print the tables of a summary saved with --json")
+    parser.add_argument(
+        "--only",
+        help="run only the scenarios whose name contains this (no calibration; the invalid windows still)",
+    )
     args = parser.parse_args()
     if args.render:
         saved = json.loads(args.render.read_text())
@@ -437,12 +443,14 @@ def main() -> int:
     reps, reps_aa = (20, 40) if args.quick else (args.reps, args.reps_aa)
     tasks = []
     for si, scenario in enumerate(SCENARIOS):
+        if args.only and args.only not in scenario.name:
+            continue
         for ri, rps in enumerate(scenario.rates or RATES):
             for wi, weight in enumerate(WEIGHTS):
                 n = reps if scenario.regression else reps_aa
                 seed = args.seed + 1000 * si + 10 * RATE_INDEX.get(rps, 5 + ri) + wi
                 tasks.append(("eval", si, rps, weight, n, seed))
-                if scenario.original:
+                if scenario.original and not args.only:
                     tasks.append(("cal", si, rps, weight, n, seed + CALIBRATION_SEED_OFFSET))
     tasks.sort(key=lambda t: -t[4] * min(t[2], 100.0) * (4 if t[0] == "eval" else 1))  # big cells first
     started = time.perf_counter()
@@ -456,7 +464,7 @@ def main() -> int:
         for key, out in pool.map(_task, tasks):
             cells[key] = out
         invalid = dict(bad)
-    summary = summarise(cells)
+    summary = summarise(cells, only=args.only)
     summary["invalid"] = invalid
     elapsed = time.perf_counter() - started
     summary.update(elapsed_seconds=elapsed, replicas_aa=reps_aa, replicas=reps)

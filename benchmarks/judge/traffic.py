@@ -44,6 +44,8 @@ class Scenario:
     tail_share: float = 0.0
     tail_factor: float = 1.0
     from_step: int = 0
+    hang_share: float = 0.0
+    hang_seconds: float = 0.0
     cold_seconds: int = 0
     cold_factor: float = 1.0
     layout: str = "router"
@@ -54,7 +56,8 @@ class Scenario:
     @property
     def regression(self) -> bool:
         return not self.allowed and (
-            self.canary_error > self.base_error
+            self.hang_share > 0
+            or self.canary_error > self.base_error
             or self.latency_factor > 1.0
             or (self.tail_share > 0 and self.tail_factor > 1.0)
         )
@@ -115,6 +118,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("A/A (1 % errors), low traffic", rates=(0.5,), original=False),
     Scenario("errors 1 % -> 5 %, low traffic", canary_error=0.05, rates=(0.5,), original=False),
     Scenario("latency +50 %, low traffic", latency_factor=1.5, rates=(0.5,), original=False),
+    Scenario(
+        "tail at the 50 % step: 3 % of requests hang 4.5 s (one bucket)",
+        hang_share=0.03,
+        hang_seconds=4.5,
+        from_step=1,
+        rates=NEW,
+        original=False,
+    ),
 )
 
 RATES: tuple[float, ...] = (1.0, 20.0, 100.0)
@@ -207,6 +218,10 @@ def simulate_step(scenario: Scenario, rps: float, weight: float, reps: int, seed
         if active
         else base_probs
     )
+    if active and scenario.hang_share > 0:  # requests that hang until a fixed time: all in one bucket
+        hang = np.zeros(len(bounds))
+        hang[int(np.searchsorted(np.array(bounds), scenario.hang_seconds, side="left"))] = 1.0
+        canary_probs = (1.0 - scenario.hang_share) * canary_probs + scenario.hang_share * hang
     cold = None
     if scenario.cold_seconds and step == 0:
         cold_probs = bucket_probabilities(

@@ -50,14 +50,21 @@ class WindowAnalyzer:
     def _inconclusive(self, summary: str) -> Verdict:
         return Verdict(Outcome.INCONCLUSIVE, (), summary, self._judge.name)
 
-    async def _window(self, revision: str, start: float, latency_start: float, end: float) -> RevisionWindow:
+    async def _window(
+        self, revision: str, start: float, latency_start: float, end: float, problems: list[str]
+    ) -> RevisionWindow:
+        """The window of ``revision``, its latency from ``latency_start``; every window read from the source
+        is checked whole (``problems`` collects what is wrong), even the part whose latency is left out."""
         window = await self._source.window(revision, start, end)
+        problems += window_problems(window)
         if latency_start <= start:
             return window
         if latency_start >= end:
             latency = LatencyHistogram.empty(window.latency.bounds)
         else:
-            latency = (await self._source.window(revision, latency_start, end)).latency
+            late = await self._source.window(revision, latency_start, end)
+            problems += window_problems(late)
+            latency = late.latency
         return replace(window, latency=latency)
 
     async def analyze(self, canary: str, baseline: str | None, look: Look) -> Verdict:
@@ -68,13 +75,16 @@ class WindowAnalyzer:
                 f"warming up: the first {self._warmup:g}s of the step are not judged ({left:.0f}s left)"
             )
         latency_start = max(start, look.step_started + latency_delay(self._cold_start, look))
+        problems: list[str] = []
         try:
-            canary_window = await self._window(canary, start, latency_start, end)
+            canary_window = await self._window(canary, start, latency_start, end, problems)
             baseline_window = None
             if baseline is not None:
-                baseline_window = await self._window(baseline, start, latency_start, end)
+                baseline_window = await self._window(baseline, start, latency_start, end, problems)
         except ValueError as exc:  # e.g. a histogram whose buckets changed inside the window
             return self._inconclusive(f"the metric source gave an inconsistent window: {exc}")
+        if problems:
+            return self._inconclusive("invalid window, not judged: " + "; ".join(dict.fromkeys(problems)))
         return judge_windows(self._judge, canary_window, baseline_window, look, fallback=self._fallback)
 
 

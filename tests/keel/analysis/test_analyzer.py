@@ -226,3 +226,16 @@ async def test_a_judge_that_cannot_compute_is_inconclusive_not_a_crash() -> None
     verdict = await analyzer.analyze("canary", "stable", Look(0, 1, 0.0, 600.0, 600.0))
     assert verdict.outcome is Outcome.INCONCLUSIVE
     assert verdict.summary == "not judged: both histograms need at least one request"
+
+
+async def test_a_window_is_checked_whole_even_while_its_latency_is_left_out() -> None:
+    # during the cold start the latency histogram is not judged, but a source that sends a negative bucket
+    # count is not trusted for the errors either (issue 14: no verdict from an invalid window)
+    canary = _window("canary", 1000, 500, (200, 400, -3, 90, 10))  # a 50 % error rate: would fail at once
+    baseline = _window("stable", 10000, 100, GOOD_BASELINE)
+    analyzer = build_analyzer(
+        AnalysisSpec(), _Fixed({"canary": canary, "stable": baseline}), has_baseline=True
+    )
+    verdict = await analyzer.analyze("canary", "stable", Look(0, 1, 0.0, 30.0, 600.0))
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert "count is negative (-3)" in verdict.summary
