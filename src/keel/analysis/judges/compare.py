@@ -247,15 +247,19 @@ class CompareJudge:
         seen = _latency_text(facts)
         if significant and shift is not None:
             reason = (
-                f"latency up x{shift.estimate:.3f} (CI {shift.low:.3f}-{shift.high:.3f}) > allowed x{limit:g}, "
-                f"credibly: {seen}; {evidence}"
+                f"latency up x{shift.estimate:.3f} (CI {shift.low:.3f}-{shift.high:.3f}) > allowed x{limit:g}: "
+                f"{seen}; {evidence}"
             )
             return MetricResult("latency", Outcome.FAIL, reason, rules.critical, data)
-        estimate = "" if shift is None else f"latency x{shift.estimate:.3f}, "
-        reason = (
-            f"{estimate}within the allowed x{limit:g} (no credible slow-down beyond it): {seen}; "
-            f"p = {p_value:.3g} >= alpha = {alpha:.3g}"
-        )
+        if shift is None and test.superiority > 0.5:
+            reason = f"within the allowed x{limit:g}, no credible slow-down beyond it: {seen}; "
+        elif shift is None or shift.estimate <= 1.0:
+            reason = f"no credible slow-down: {seen}; "
+        elif shift.estimate <= limit:
+            reason = f"latency up x{shift.estimate:.3f}, within the allowed x{limit:g}: {seen}; "
+        else:
+            reason = f"latency up x{shift.estimate:.3f}, not credibly beyond the allowed x{limit:g}: {seen}; "
+        reason += f"p = {p_value:.3g} >= alpha = {alpha:.3g}"
         if final_alpha is not None:
             reason += f"; end of hold: fixed-sample p = {fixed_p:.3g} > {final_alpha:.3g}"
         return MetricResult("latency", Outcome.PASS, reason, rules.critical, data)
@@ -286,7 +290,7 @@ class CompareJudge:
             ),
             "alpha": _sig(alpha),
             "rule": (
-                f"fail when, at any of the pooled quantiles, the always-valid p-value < its alpha (or, at the end "
+                f"fail when at any of the pooled quantiles the always-valid p-value < its alpha (or, at the end "
                 f"of the hold, the exact p-value <= its final_alpha) and the canary's share of requests slower than "
                 f"the threshold x canary_threshold_factor (how much of the latency allowance its whole distribution "
                 f"uses) is credibly above {null_ratio:g} x the baseline's share slower than the threshold and at "
