@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from traffic import BOUNDS, HOLD_S, SLOT_S, Revision, StepTraffic
+from scipy import special
+from traffic import HOLD_S, SLOT_S, Revision, StepTraffic
 
 from keel.analysis.base import LatencyHistogram
-from keel.analysis.stats.ranks import _u_distribution
 
 MINUTE = 60 // SLOT_S  # slots per minute
 CHECKS = HOLD_S // 60  # one-minute checks (Flagger) or samples (Kayenta) per step
@@ -71,7 +71,7 @@ def flagger_checks(traffic: StepTraffic) -> FlaggerChecks:
     hist = rev.latency[:, ends] - rev.latency[:, starts]
     p99 = np.full(requests.shape, math.inf)
     for r, c in zip(*np.nonzero(requests), strict=True):
-        value = LatencyHistogram(BOUNDS, tuple(int(x) for x in hist[r, c])).quantile(0.99)
+        value = LatencyHistogram(traffic.bounds, tuple(int(x) for x in hist[r, c])).quantile(0.99)
         p99[r, c] = math.inf if value is None else value
     return FlaggerChecks(requests, errors, p99, rev.requests[:, ends])
 
@@ -112,14 +112,12 @@ class FlaggerConfig:
 # -- Kayenta ----------------------------------------------------------------------------------------------------
 
 
-def _midpoints() -> np.ndarray:
-    upper = np.array([b if math.isfinite(b) else 2 * BOUNDS[-2] for b in BOUNDS])
+@lru_cache(maxsize=8)
+def _midpoints(bounds: tuple[float, ...]) -> np.ndarray:
+    upper = np.array([b if math.isfinite(b) else 2 * bounds[-2] for b in bounds])
     lower = np.concatenate([[0.0], upper[:-1]])
     result: np.ndarray = (upper + lower) / 2.0
     return result
-
-
-MIDPOINTS = _midpoints()
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,9 @@ class KayentaLooks:
     seen: np.ndarray  # (R, L) canary requests since the step started
 
 
-def _minute_samples(rev: Revision) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _minute_samples(
+    rev: Revision, bounds: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per replica and minute: requests, error rate, whether the error series exists, mean latency."""
     ends = np.arange(1, CHECKS + 1) * MINUTE
     starts = ends - MINUTE
@@ -145,7 +145,7 @@ def _minute_samples(rev: Revision) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     e = rev.errors[:, ends] - rev.errors[:, starts]
     hist = rev.latency[:, ends] - rev.latency[:, starts]
     safe = np.maximum(n, 1)
-    latency = (hist * MIDPOINTS).sum(axis=2) / safe
+    latency = (hist * _midpoints(bounds)).sum(axis=2) / safe
     return n, e / safe, rev.errors[:, ends] > 0, latency
 
 
@@ -161,8 +161,8 @@ def _pair(canary: np.ndarray, baseline: np.ndarray) -> tuple[int, float, bool]:
 
 
 def kayenta_looks(traffic: StepTraffic) -> KayentaLooks:
-    cn, ce, cx, cl = _minute_samples(traffic.canary)
-    bn, be, bx, bl = _minute_samples(traffic.baseline)
+    cn, ce, cx, cl = _minute_samples(traffic.canary, traffic.bounds)
+    bn, be, bx, bl = _minute_samples(traffic.baseline, traffic.bounds)
     reps, looks = cn.shape[0], len(LOOK_MINUTES)
     shape = (reps, looks, 2)
     below, n_x, n_y = (
@@ -183,6 +183,23 @@ def kayenta_looks(traffic: StepTraffic) -> KayentaLooks:
                 n_x[r, j, m], n_y[r, j, m] = len(x), len(y)
     ends = np.array(LOOK_MINUTES) * MINUTE
     return KayentaLooks(below, n_x, n_y, ratio, usable, traffic.canary.requests[:, ends])
+
+
+@lru_cache(maxsize=256)
+def _u_distribution(m: int, n: int) -> tuple[float, ...]:
+    """R's ``dwilcox``: P(U = u) for u = 0..mn under the null, without ties (the coefficients of the Gaussian binomial)."""
+    # counts[k][u]: ways for k x's among the first j values; built by adding values one at a time.
+    ways = np.zeros((m + 1, m * n + 1))
+    ways[0, 0] = 1.0
+    for j in range(1, m + n + 1):
+        for k in range(min(j, m), 0, -1):
+            # the j-th smallest value is an x: it beats the (j - k) y's below it
+            shift = j - k
+            if shift > n:
+                continue
+            ways[k, shift:] += ways[k - 1, : m * n + 1 - shift]
+    total = special.comb(m + n, m, exact=False)
+    return tuple((ways[m] / total).tolist())
 
 
 @lru_cache(maxsize=4096)

@@ -98,7 +98,7 @@ def main() -> None:
     print("|---|---|---|")
     for scenario in SCENARIOS:
         if scenario.canary_error > scenario.base_error:
-            for rps in RATES:
+            for rps in scenario.rates or RATES:
                 bound = earliest_median_fail(scenario, rps, 0.01)
                 print(f"| {scenario.name} | {rps:g} | {'-' if bound is None else f'{bound:.0f}'} |")
 

@@ -8,6 +8,14 @@ The rollout is the default one: a 10 % step then a 50 % step, each held 10 minut
 inconclusive step up to 10 minutes longer, then stops it by policy). Every (scenario, traffic, weight) cell
 is one task: the step is simulated for many replicas and every judge runs on the same traffic. The baselines
 run at their documented defaults and calibrated (calibrate.py) on separate calibration runs (other seeds).
+
+keel runs through its real analyzer (judges.py), so the code under test decides everything keel would: run
+it with another checkout's sources first on the path to measure that version on the same traffic, e.g.
+``PYTHONPATH=/path/to/main/src python benchmarks/judge/run.py``. The scenarios added for issue 14 (a tail
+regression at the 50 % step, slow-downs inside the latency allowance, a cold start, other bucket layouts,
+0.5 req/s) do not take part in calibrating the baselines; where no calibration exists for their request rate
+the calibrated columns show "-". A last table spoils the windows of one revision in the ways sources can
+(invalid windows) and counts what keel did with them.
 """
 
 from __future__ import annotations
@@ -27,17 +35,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import FlaggerConfig, KayentaConfig, RolloutArrays, flagger_checks, kayenta_looks
 from calibrate import FLAGGER_GRID, KAYENTA_GRID, Calibration, choose, time_to_fail
-from judges import FAIL, INCONCLUSIVE, PASS, KeelJudge, StepResult
+from judges import CRASH, FAIL, INCONCLUSIVE, PASS, Corrupt, KeelJudge, StepResult
 from power import earliest_median_fail
 from traffic import HOLD_S, MEDIAN_S, RATES, SCENARIOS, WEIGHTS, simulate_step, true_quantile
+
+from keel.analysis.base import LatencyHistogram, RevisionWindow
+from keel.analysis.config import AnalysisSpec
 
 FLAGGER, KAYENTA = "Flagger-style", "Kayenta-style"
 FLAGGER_CAL, KAYENTA_CAL = "Flagger-style calibrated", "Kayenta-style calibrated"
 JUDGE_NAMES = ("keel", FLAGGER, KAYENTA, FLAGGER_CAL, KAYENTA_CAL)
+LOW_TRAFFIC_JUDGE = "keel, low_traffic: judge"
 CALIBRATION_SEED_OFFSET = 500_000
 TARGET_FALSE_FAIL = 0.01
+RATE_INDEX = {rate: i for i, rate in enumerate(RATES)}  # seeds of the original cells do not move
 
 Key = tuple[str, int, float, float]  # (eval | cal, scenario index, req/s, weight)
+
+
+def _low_traffic_judge() -> KeelJudge | None:
+    try:
+        return KeelJudge(AnalysisSpec(low_traffic="judge"))  # type: ignore[call-arg]
+    except ValueError:  # the code under test has no such policy
+        return None
 
 
 def _task(args: tuple[str, int, float, float, int, int]) -> tuple[Key, dict[str, Any]]:
@@ -49,14 +69,75 @@ def _task(args: tuple[str, int, float, float, int, int]) -> tuple[Key, dict[str,
     if kind == "eval":
         judge = KeelJudge()
         out["keel"] = [judge.run(traffic, rep, step) for rep in range(reps)]
+        variant = _low_traffic_judge() if rps <= 1.0 else None
+        if variant is not None:
+            out[LOW_TRAFFIC_JUDGE] = [variant.run(traffic, rep, step) for rep in range(reps)]
     return (kind, scenario_index, rps, weight), out
+
+
+def _spoil(**changes: Any) -> Corrupt:
+    def spoil(window: RevisionWindow) -> RevisionWindow:
+        fields = {
+            "revision": window.revision,
+            "start": window.start,
+            "end": window.end,
+            "requests": window.requests,
+            "errors": window.errors,
+            "latency": window.latency,
+        }
+        for key, value in changes.items():
+            fields[key] = value(window) if callable(value) else value
+        return RevisionWindow(**fields)
+
+    return spoil
+
+
+def _bucket(window: RevisionWindow, index: int, value: float) -> LatencyHistogram:
+    counts = list(window.latency.counts)
+    counts[index] = value  # type: ignore[call-overload]
+    return LatencyHistogram(window.latency.bounds, tuple(counts))
+
+
+def _bound(window: RevisionWindow, index: int, value: float) -> LatencyHistogram:
+    bounds = list(window.latency.bounds)
+    bounds[index] = value
+    return LatencyHistogram(tuple(bounds), window.latency.counts)
+
+
+NAN = float("nan")
+# What sources can deliver (issue 14, finding 3), each applied to every window of one revision of a canary
+# erring at 5 % against 1 %: a judge that computes a verdict from such a window may pass it.
+INVALID: dict[str, dict[str, Corrupt]] = {
+    "canary requests NaN": {"canary": _spoil(requests=NAN)},
+    "canary errors +inf": {"canary": _spoil(errors=float("inf"))},
+    "canary requests negative": {"canary": _spoil(requests=lambda w: -w.requests)},
+    "baseline errors > requests": {"baseline": _spoil(errors=lambda w: 2 * w.requests + 1)},
+    "canary bucket count negative": {"canary": _spoil(latency=lambda w: _bucket(w, 20, -5))},
+    "canary bucket count NaN": {"canary": _spoil(latency=lambda w: _bucket(w, 20, NAN))},
+    "bucket bound NaN (both)": {
+        "canary": _spoil(latency=lambda w: _bound(w, 20, NAN)),
+        "baseline": _spoil(latency=lambda w: _bound(w, 20, NAN)),
+    },
+}
+INVALID_SCENARIO = "errors 1 % -> 5 %"
+
+
+def _invalid_task(args: tuple[str, int, int]) -> tuple[str, dict[str, float]]:
+    name, reps, seed = args
+    scenario = next(s for s in SCENARIOS if s.name == INVALID_SCENARIO)
+    traffic = simulate_step(scenario, 20.0, WEIGHTS[0], reps, seed)
+    judge = KeelJudge()
+    results = [judge.run(traffic, rep, 0, INVALID[name]) for rep in range(reps)]
+    return name, {
+        o: sum(1 for r in results if r.outcome == o) / reps for o in (PASS, FAIL, INCONCLUSIVE, CRASH)
+    }
 
 
 def _keel_rollout(steps: list[StepResult]) -> tuple[str, float, int, int]:
     """(outcome, seconds from rollout start, canary requests at the verdict, index of the deciding step)."""
     elapsed = 0.0
     for index, result in enumerate(steps):
-        if result.outcome in (FAIL, INCONCLUSIVE):
+        if result.outcome in (FAIL, INCONCLUSIVE, CRASH):
             return result.outcome, elapsed + result.seconds, result.canary_requests, index
         elapsed += result.seconds
     return PASS, elapsed, steps[-1].canary_requests, len(steps) - 1
@@ -72,6 +153,7 @@ def _keel_entry(per_weight: dict[float, list[StepResult]]) -> dict[str, Any]:
         "replicas": reps,
         "rollout_fail": len(fails) / reps,
         "rollout_inconclusive": sum(1 for r in rollouts if r[0] == INCONCLUSIVE) / reps,
+        "rollout_crash": sum(1 for r in rollouts if r[0] == CRASH) / reps,
         "step_fail": {
             f"{round(w * 100)}%": sum(1 for r in per_weight[w] if r.outcome == FAIL and r.seconds <= HOLD_S)
             / len(per_weight[w])
@@ -108,8 +190,8 @@ def _baseline_entry(config: Any, per_weight: dict[float, Any]) -> dict[str, Any]
 def _calibrate(cells: dict[Key, dict[str, Any]]) -> dict[tuple[float, float], dict[str, Calibration]]:
     chosen: dict[tuple[float, float], dict[str, Calibration]] = {}
     for rps in RATES:
-        for base in sorted({s.base_error for s in SCENARIOS}):
-            group = [si for si, s in enumerate(SCENARIOS) if s.base_error == base]
+        for base in sorted({s.base_error for s in SCENARIOS if s.original}):
+            group = [si for si, s in enumerate(SCENARIOS) if s.base_error == base and s.original]
             found: dict[str, Calibration] = {}
             for name, grid in ((FLAGGER, FLAGGER_GRID), (KAYENTA, KAYENTA_GRID)):
                 data = {si: [cells[("cal", si, rps, w)][name] for w in WEIGHTS] for si in group}
@@ -120,28 +202,33 @@ def _calibrate(cells: dict[Key, dict[str, Any]]) -> dict[tuple[float, float], di
     return chosen
 
 
-def summarise(cells: dict[Key, dict[str, Any]]) -> dict[str, Any]:
-    chosen = _calibrate(cells)
+def summarise(cells: dict[Key, dict[str, Any]], only: str | None = None) -> dict[str, Any]:
+    chosen = {} if only else _calibrate(cells)
     rows = []
     for si, scenario in enumerate(SCENARIOS):
-        for rps in RATES:
+        if only and only not in scenario.name:
+            continue
+        for rps in scenario.rates or RATES:
             row: dict[str, Any] = {
                 "scenario": scenario.name,
                 "regression": scenario.regression,
+                "allowed": scenario.allowed,
                 "base_error": scenario.base_error,
                 "rps": rps,
             }
             per = {w: cells[("eval", si, rps, w)] for w in WEIGHTS}
             row["keel"] = _keel_entry({w: per[w]["keel"] for w in WEIGHTS})
+            if all(LOW_TRAFFIC_JUDGE in per[w] for w in WEIGHTS):
+                row[LOW_TRAFFIC_JUDGE] = _keel_entry({w: per[w][LOW_TRAFFIC_JUDGE] for w in WEIGHTS})
             row[FLAGGER] = _baseline_entry(FlaggerConfig(), {w: per[w][FLAGGER] for w in WEIGHTS})
             row[KAYENTA] = _baseline_entry(KayentaConfig(), {w: per[w][KAYENTA] for w in WEIGHTS})
-            calibrated = chosen[(rps, scenario.base_error)]
-            row[FLAGGER_CAL] = _baseline_entry(
-                calibrated[FLAGGER].config, {w: per[w][FLAGGER] for w in WEIGHTS}
-            )
-            row[KAYENTA_CAL] = _baseline_entry(
-                calibrated[KAYENTA].config, {w: per[w][KAYENTA] for w in WEIGHTS}
-            )
+            calibrated = chosen.get((rps, scenario.base_error))
+            for name in (FLAGGER_CAL, KAYENTA_CAL):
+                if calibrated is None:
+                    row[name] = None
+                    continue
+                plain = FLAGGER if name == FLAGGER_CAL else KAYENTA
+                row[name] = _baseline_entry(calibrated[plain].config, {w: per[w][plain] for w in WEIGHTS})
             rows.append(row)
     calibration = [
         {"rps": rps, "base_error": base, **{name: c.to_json() for name, c in found.items()}}
@@ -190,9 +277,12 @@ def markdown(summary: dict[str, Any], elapsed: float, reps_aa: int, reps: int) -
     out.append("|" + "---|" * (2 + 2 * len(JUDGE_NAMES) + 1))
     for row in summary["rows"]:
         cells = [row["scenario"], f"{row['rps']:g}"]
-        cells += [_pct(row[n]["rollout_fail"]) for n in JUDGE_NAMES]
+        cells += [_pct(row[n]["rollout_fail"]) if row[n] else "-" for n in JUDGE_NAMES]
         cells.append(_pct(row["keel"]["rollout_inconclusive"]))
         for n in JUDGE_NAMES:
+            if not row[n]:
+                cells.append("-")
+                continue
             sec, req = row[n]["median_seconds_to_fail"], row[n]["median_requests_to_fail"]
             cells.append("-" if sec is None else f"{sec:.0f} ({req:.0f})")
         out.append("| " + " | ".join(cells) + " |")
@@ -212,7 +302,7 @@ def markdown(summary: dict[str, Any], elapsed: float, reps_aa: int, reps: int) -
         cells = [row["scenario"], f"{row['rps']:g}"]
         for n in JUDGE_NAMES:
             for w in ("10%", "50%"):
-                cells.append(_pct(row[n]["step_fail"][w]))
+                cells.append(_pct(row[n]["step_fail"][w]) if row[n] else "-")
         cells.append(_pct(row["keel"]["first_step_held"]))
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
@@ -246,7 +336,44 @@ def markdown(summary: dict[str, Any], elapsed: float, reps_aa: int, reps: int) -
     out += _ratio_table(summary, (FLAGGER_CAL, KAYENTA_CAL), bound=True)
     out.append("")
     out += _ratio_table(summary, (FLAGGER, KAYENTA), bound=False)
+    out += _extra_tables(summary)
     return "\n".join(out)
+
+
+def _extra_tables(summary: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    low = [row for row in summary["rows"] if row.get(LOW_TRAFFIC_JUDGE)]
+    if low:
+        out += [
+            "",
+            "**Low traffic, the policies**: keel's default (`low_traffic: wait`: hold until `min_requests`, then "
+            "`on_inconclusive`) against `low_traffic: judge` (judge what there is at the end of the hold): share "
+            "of rollouts failed / stopped inconclusive.",
+            "",
+            "| scenario | req/s | wait: fail | wait: inconclusive | judge: fail | judge: inconclusive |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in low:
+            a, b = row["keel"], row[LOW_TRAFFIC_JUDGE]
+            out.append(
+                f"| {row['scenario']} | {row['rps']:g} | {_pct(a['rollout_fail'])} | "
+                f"{_pct(a['rollout_inconclusive'])} | {_pct(b['rollout_fail'])} | {_pct(b['rollout_inconclusive'])} |"
+            )
+    invalid = summary.get("invalid")
+    if invalid:
+        out += [
+            "",
+            f"**Invalid windows** ({INVALID_SCENARIO} at 20 req/s, the 10 % step, every window of the named "
+            f"revision spoiled): share of steps that keel ended with a verdict computed from the window (pass, "
+            f"fail), held inconclusive, or crashed (an exception out of the analyzer, which stops keel deploy).",
+            "",
+            "| spoiled | pass | fail | inconclusive | crash |",
+            "|---|---|---|---|---|",
+        ]
+        for name, shares in invalid.items():
+            cells = " | ".join(_pct(shares[o]) for o in (PASS, FAIL, INCONCLUSIVE, CRASH))
+            out.append(f"| {name} | {cells} |")
+    return out
 
 
 def _ratio_table(summary: dict[str, Any], names: tuple[str, str], *, bound: bool) -> list[str]:
@@ -256,7 +383,7 @@ def _ratio_table(summary: dict[str, Any], names: tuple[str, str], *, bound: bool
     out = [head + (" any judge >= s |" if bound else ""), "|" + "---|" * (8 + bound)]
     aa = {(row["rps"], row["base_error"]): row for row in summary["rows"] if not row["regression"]}
     for row in summary["rows"]:
-        if not row["regression"]:
+        if not row["regression"] or not row[a] or not row[b]:
             continue
         entry = {n: row[n] for n in ("keel", a, b)}
         text = {
@@ -279,7 +406,7 @@ def _ratio_table(summary: dict[str, Any], names: tuple[str, str], *, bound: bool
         false_fails = (
             "-"
             if ref is None
-            else f"{_pct(ref['keel']['rollout_fail'])} / {_pct(ref[better]['rollout_fail'])}"
+            else f"{_pct(ref['keel']['rollout_fail'])} / {_pct(ref[better]['rollout_fail']) if ref[better] else '-'}"
         )
         line = (
             f"| {row['scenario']} | {row['rps']:g} | {text['keel']} | {text[a]} | {text[b]} "
@@ -304,6 +431,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="few replicas: check that it runs")
     parser.add_argument("--json", type=Path, help="also write the summary as JSON here")
     parser.add_argument("--render", type=Path, help="only print the tables of a summary saved with --json")
+    parser.add_argument(
+        "--only",
+        help="run only the scenarios whose name contains this (no calibration; the invalid windows still)",
+    )
     args = parser.parse_args()
     if args.render:
         saved = json.loads(args.render.read_text())
@@ -312,19 +443,29 @@ def main() -> int:
     reps, reps_aa = (20, 40) if args.quick else (args.reps, args.reps_aa)
     tasks = []
     for si, scenario in enumerate(SCENARIOS):
-        for ri, rps in enumerate(RATES):
+        if args.only and args.only not in scenario.name:
+            continue
+        for ri, rps in enumerate(scenario.rates or RATES):
             for wi, weight in enumerate(WEIGHTS):
                 n = reps if scenario.regression else reps_aa
-                seed = args.seed + 1000 * si + 10 * ri + wi
+                seed = args.seed + 1000 * si + 10 * RATE_INDEX.get(rps, 5 + ri) + wi
                 tasks.append(("eval", si, rps, weight, n, seed))
-                tasks.append(("cal", si, rps, weight, n, seed + CALIBRATION_SEED_OFFSET))
-    tasks.sort(key=lambda t: -t[4] * t[2] * (4 if t[0] == "eval" else 1))  # big cells first, to even the load
+                if scenario.original and not args.only:
+                    tasks.append(("cal", si, rps, weight, n, seed + CALIBRATION_SEED_OFFSET))
+    tasks.sort(key=lambda t: -t[4] * min(t[2], 100.0) * (4 if t[0] == "eval" else 1))  # big cells first
     started = time.perf_counter()
     cells: dict[Key, dict[str, Any]] = {}
+    invalid: dict[str, dict[str, float]] = {}
+    invalid_reps = reps // 2
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        bad = pool.map(
+            _invalid_task, [(name, invalid_reps, args.seed + 7 + i) for i, name in enumerate(INVALID)]
+        )
         for key, out in pool.map(_task, tasks):
             cells[key] = out
-    summary = summarise(cells)
+        invalid = dict(bad)
+    summary = summarise(cells, only=args.only)
+    summary["invalid"] = invalid
     elapsed = time.perf_counter() - started
     summary.update(elapsed_seconds=elapsed, replicas_aa=reps_aa, replicas=reps)
     if args.json:

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from keel.analysis.base import Judge, Look, MetricSource, Outcome, RevisionWindow, Verdict, WindowFacts
+from keel.analysis.base import (
+    Judge,
+    LatencyHistogram,
+    Look,
+    MetricSource,
+    Outcome,
+    RevisionWindow,
+    Verdict,
+    WindowFacts,
+)
+from keel.analysis.validate import window_problems
+
+
+def latency_delay(cold_start: float, look: Look) -> float:
+    """Seconds at the start of a step whose latency is not judged: ``cold_start``, at most a quarter of the
+    step's hold (so a short step keeps most of its data)."""
+    return max(0.0, min(cold_start, look.hold_seconds / 4.0))
 
 
 class WindowAnalyzer:
@@ -14,48 +30,101 @@ class WindowAnalyzer:
     is gone) there is nothing to compare with, so ``fallback`` (the threshold judge) decides that look.
 
     The first ``warmup`` seconds of every step are left out of both windows (a revision's first requests at a
-    new weight may be slower while caches and pools fill); a look before the warm-up ends is inconclusive."""
+    new weight may be slower while caches and pools fill); a look before the warm-up ends is inconclusive.
+    The latency of the first ``cold_start`` seconds of every step (at most a quarter of its hold) is left out
+    too, but its requests and errors are judged: a cold start is slow, a crashing release errs from the start.
+
+    A window that is not self-consistent (see ``keel.analysis.validate``), or that the source could not put
+    together, makes the look inconclusive with the problem as its reason: never a verdict, never a crash."""
 
     def __init__(
-        self, source: MetricSource, judge: Judge, *, fallback: Judge | None = None, warmup: float = 0.0
+        self,
+        source: MetricSource,
+        judge: Judge,
+        *,
+        fallback: Judge | None = None,
+        warmup: float = 0.0,
+        cold_start: float = 0.0,
     ) -> None:
         self._source = source
         self._judge = judge
         self._fallback = fallback
         self._warmup = warmup
+        self._cold_start = cold_start
 
     @property
     def judge_name(self) -> str:
         return self._judge.name
 
+    def _inconclusive(self, summary: str) -> Verdict:
+        return Verdict(Outcome.INCONCLUSIVE, (), summary, self._judge.name)
+
+    async def _window(
+        self, revision: str, start: float, latency_start: float, end: float, problems: list[str]
+    ) -> RevisionWindow:
+        """The window of ``revision``, its latency from ``latency_start``; every window read from the source
+        is checked whole (``problems`` collects what is wrong), even the part whose latency is left out."""
+        window = await self._source.window(revision, start, end)
+        problems += window_problems(window)
+        if latency_start <= start:
+            return window
+        if latency_start >= end:
+            latency = LatencyHistogram.empty(window.latency.bounds)
+        else:
+            late = await self._source.window(revision, latency_start, end)
+            problems += window_problems(late)
+            latency = late.latency
+        return replace(window, latency=latency)
+
     async def analyze(self, canary: str, baseline: str | None, look: Look) -> Verdict:
         start, end = look.step_started + self._warmup, look.now
         if end <= start:
             left = start - end
-            return Verdict(
-                Outcome.INCONCLUSIVE, (), f"warming up: the first {self._warmup:g}s of the step are not judged "
-                f"({left:.0f}s left)", self._judge.name,
-            )  # fmt: skip
-        canary_window = await self._source.window(canary, start, end)
-        baseline_window = None
-        if baseline is not None:
-            baseline_window = await self._source.window(baseline, start, end)
-        verdict = self._decide(canary_window, baseline_window, look)
+            return self._inconclusive(
+                f"warming up: the first {self._warmup:g}s of the step are not judged ({left:.0f}s left)"
+            )
+        latency_start = max(start, look.step_started + latency_delay(self._cold_start, look))
+        problems: list[str] = []
+        try:
+            canary_window = await self._window(canary, start, latency_start, end, problems)
+            baseline_window = None
+            if baseline is not None:
+                baseline_window = await self._window(baseline, start, latency_start, end, problems)
+        except ValueError as exc:  # e.g. a histogram whose buckets changed inside the window
+            return self._inconclusive(f"the metric source gave an inconsistent window: {exc}")
+        if problems:
+            return self._inconclusive("invalid window, not judged: " + "; ".join(dict.fromkeys(problems)))
+        verdict = judge_windows(self._judge, canary_window, baseline_window, look, fallback=self._fallback)
         return replace(
             verdict,
             canary=WindowFacts.of(canary_window),
             baseline=WindowFacts.of(baseline_window) if baseline_window is not None else None,
         )
 
-    def _decide(
-        self, canary_window: RevisionWindow, baseline_window: RevisionWindow | None, look: Look
-    ) -> Verdict:
+
+def judge_windows(
+    judge: Judge,
+    canary: RevisionWindow,
+    baseline: RevisionWindow | None,
+    look: Look,
+    *,
+    fallback: Judge | None = None,
+) -> Verdict:
+    """Check both windows, then judge them (or let ``fallback`` judge the canary alone when the baseline
+    served nothing). A window that fails the checks, or that the judge cannot compute on, is inconclusive."""
+    problems = window_problems(canary) + (window_problems(baseline) if baseline is not None else [])
+    if problems:
+        summary = "invalid window, not judged: " + "; ".join(problems)
+        return Verdict(Outcome.INCONCLUSIVE, (), summary, judge.name)
+    try:
         if (
-            self._fallback is not None
-            and self._judge.name != self._fallback.name
-            and (baseline_window is None or (baseline_window.requests == 0 and canary_window.requests > 0))
+            fallback is not None
+            and judge.name != fallback.name
+            and (baseline is None or (baseline.requests == 0 and canary.requests > 0))
         ):
-            verdict = self._fallback.judge(canary_window, None, look)
+            verdict = fallback.judge(canary, None, look)
             note = "no baseline traffic in the window: judged on thresholds alone"
             return replace(verdict, summary=f"{verdict.summary} ({note})")
-        return self._judge.judge(canary_window, baseline_window, look)
+        return judge.judge(canary, baseline, look)
+    except (ValueError, ArithmeticError) as exc:  # a window the checks let through but no test can use
+        return Verdict(Outcome.INCONCLUSIVE, (), f"not judged: {exc}", judge.name)

@@ -66,9 +66,11 @@ class AnalysisSpec(_Model):
     judge: str = "auto"
     interval: Duration = 30.0
     warmup: Duration = 0.0
+    cold_start: Duration = 60.0
     min_requests: Annotated[int, Field(ge=1)] = 100
     max_extra_hold: Duration = 600.0
     on_inconclusive: Literal["fail", "pause"] = "fail"
+    low_traffic: Literal["wait", "judge"] = "wait"
     false_fail_rate: Annotated[float, BeforeValidator(share_value), Field(gt=0.0, le=0.2)] = 0.01
     noncritical_failures_to_fail: Annotated[int, Field(ge=1)] = 2
     thresholds: ThresholdsSpec = ThresholdsSpec()
@@ -140,4 +142,10 @@ def build_analyzer(spec: AnalysisSpec, source: MetricSource, *, has_baseline: bo
     from keel.analysis.judges.registry import create_judge
 
     judge = build_judge(spec, has_baseline=has_baseline)
-    return WindowAnalyzer(source, judge, fallback=create_judge("thresholds", spec), warmup=spec.warmup)
+    return WindowAnalyzer(
+        source,
+        judge,
+        fallback=create_judge("thresholds", spec),
+        warmup=spec.warmup,
+        cold_start=spec.cold_start,
+    )

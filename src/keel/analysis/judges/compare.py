@@ -5,10 +5,13 @@ Three metrics, each with its own allowed effect size and critical flag:
 
 - ``error-rate``: canary errors given all errors, an exact conditional binomial comparison of two rates (valid
   at zero and low counts), made sequential by a mixture likelihood ratio;
-- ``latency``: Mann-Whitney U on the latency histograms (the whole distribution moving), sequential through a
-  normal mixture on the U statistic, with the Hodges-Lehmann slow-down factor and its interval as effect size;
-- ``latency-tail``: requests slower than the pooled p99 (or the configured quantile), compared as a rate, so
-  a slower tail is seen even when the median does not move.
+- ``latency``: Mann-Whitney U on the latency histograms (the whole distribution moving) against the allowance
+  itself: the canary's latencies divided by ``1 + allowed_increase`` against the baseline's, so a canary inside
+  the allowance is inside the null whatever the traffic; sequential through a normal mixture on the U
+  statistic, with the Hodges-Lehmann slow-down factor and its interval as effect size;
+- ``latency-tail``: requests slower than pooled high quantiles (a ladder: p99, p97 and p90 for the default
+  0.99, see ``keel.analysis.stats.tail``), each compared as a rate, so a slower tail is seen even when the
+  median does not move, and a tail heavy enough to lift the pooled p99 above itself is still compared.
 
 The false-fail budget of a rollout (``false_fail_rate``) is split over the steps (half to the first, a
 quarter to the second, ...), within a step over the metrics (half to errors, a quarter to each latency
@@ -25,14 +28,22 @@ fail); looks made while the step is held for lack of data run no end-of-hold tes
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from keel.analysis.base import Look, MetricResult, Outcome, RevisionWindow, Verdict
 from keel.analysis.config import AnalysisSpec
 from keel.analysis.judges.verdict import combine, window_facts
 from keel.analysis.stats.binomial import RateComparison, compare_rates
-from keel.analysis.stats.ranks import always_valid_normal_log_lr, hodges_lehmann_binned, mann_whitney_binned
-from keel.analysis.stats.tail import exceedances
+from keel.analysis.stats.ranks import (
+    always_valid_normal_log_lr,
+    hodges_lehmann_binned,
+    hodges_lehmann_ratio,
+    mann_whitney_binned,
+    norm_sf,
+    shifted_superiority,
+)
+from keel.analysis.stats.tail import Exceedances, exceedances, tail_levels
 
 # Mixing scale of the latency test, on the scale of P(canary slower) - 1/2: a 20 % slow-down of a typical
 # latency distribution (log-sd 0.5) moves it by about 0.1.
@@ -40,8 +51,10 @@ LATENCY_TAU = 0.1
 BUDGET_SHARE = {"error-rate": 0.5, "latency": 0.25, "latency-tail": 0.25}
 # Share of each metric's budget spent by the sequential test; the rest goes to the end-of-hold test. Halving
 # the sequential budget raises its threshold by log 2 (about 10 % more evidence, so clear regressions still
-# stop early); the end-of-hold test is what catches regressions the data of one step can barely show.
-SEQUENTIAL_SHARE = 0.5
+# stop early); the end-of-hold test is what catches regressions the data of one step can barely show. The
+# tail keeps three quarters for the end of the hold: its test is split over the rungs of the ladder, and tail
+# regressions that matter are rarely sudden enough to need the early stop (a gross one still stops early).
+SEQUENTIAL_SHARE = {"error-rate": 0.5, "latency": 0.5, "latency-tail": 0.25}
 
 
 def step_alpha(false_fail_rate: float, step: int) -> float:
@@ -79,19 +92,28 @@ class CompareJudge:
                     f"{who} served {window.requests} requests, {spec.min_requests} needed before judging"
                 )
                 break
+        low_traffic = None
+        if waiting and at_end and spec.low_traffic == "judge" and min(canary.requests, baseline.requests) > 0:
+            # low_traffic: judge -- at the end of the hold, judge what there is rather than wait for more
+            low_traffic, waiting = waiting, None
         # the end-of-hold test only where every metric can be judged: that look ends the step (see above)
         final = at_end and waiting is None and _latency_usable(canary, baseline)
 
         def budget(metric: str) -> tuple[float, float | None]:
             share = alpha * BUDGET_SHARE[metric]
-            return share * SEQUENTIAL_SHARE, share * (1.0 - SEQUENTIAL_SHARE) if final else None
+            seq = SEQUENTIAL_SHARE.get(metric, 0.5)
+            return share * seq, share * (1.0 - seq) if final else None
 
         results = [
             self._errors(canary, baseline, *budget("error-rate"), facts, waiting),
             self._latency(canary, baseline, *budget("latency"), facts, waiting, at_end),
             self._tail(canary, baseline, *budget("latency-tail"), facts, waiting),
         ]
-        return combine(results, self.name, noncritical_failures_to_fail=spec.noncritical_failures_to_fail)
+        verdict = combine(results, self.name, noncritical_failures_to_fail=spec.noncritical_failures_to_fail)
+        if low_traffic:
+            note = f"low traffic ({low_traffic}): judged at the end of the hold on what there is"
+            verdict = replace(verdict, summary=f"{verdict.summary} ({note})")
+        return verdict
 
     # -- error rate -------------------------------------------------------------------------------------------
 
@@ -122,35 +144,28 @@ class CompareJudge:
         _final_facts(data, final_alpha)
         if waiting and (canary.requests == 0 or baseline.requests == 0):
             return MetricResult("error-rate", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
-        cmp = compare_rates(
-            canary.errors,
-            canary.requests,
-            baseline.errors,
-            baseline.requests,
-            null_ratio=null_ratio,
-            confidence=1.0 - 2.0 * alpha,
+        rate = _RateTest(
+            Exceedances(0.0, canary.errors, canary.requests, baseline.errors, baseline.requests),
+            null_ratio,
+            alpha,
+            final_alpha,
+            tail=False,
         )
-        data.update(cmp.to_json())
-        data["p_value"] = _sig(cmp.always_valid_p)
-        rate_c = canary.errors / canary.requests
-        rate_b = baseline.errors / baseline.requests
-        data["effect"] = {"difference": round(rate_c - rate_b, 6), "rate_ratio": data["rate_ratio"]}
-        seen = f"canary {_pct(rate_c)} ({canary.errors}/{canary.requests}) vs baseline {_pct(rate_b)} "
-        seen += f"({baseline.errors}/{baseline.requests}), {_ratio_text(cmp)}"
-        evidence = _rate_evidence(cmp, alpha, final_alpha)
-        data["decided_by"] = evidence[0] if evidence else None
-        if evidence and rate_c - rate_b >= rules.ignore_below:
-            reason = f"error rate up: {seen}; {evidence[1]}"
+        data.update(rate.facts())
+        seen = f"canary {_pct(rate.share_c)} ({canary.errors}/{canary.requests}) vs baseline "
+        seen += f"{_pct(rate.share_b)} ({baseline.errors}/{baseline.requests}), {_ratio_text(rate.cmp)}"
+        if rate.evidence and rate.difference >= rules.ignore_below:
+            reason = f"error rate up: {seen}; {rate.evidence[1]}"
             return MetricResult("error-rate", Outcome.FAIL, reason, rules.critical, data)
         if waiting:
             # the sequential test is valid from the first request, so a clear regression fails before
             # min_requests; passing waits for enough data
             data["decided_by"] = None
             return MetricResult("error-rate", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
-        if evidence:
+        if rate.evidence:
             reason = f"error rate up by less than the {_pct(rules.ignore_below)} that matters: {seen}"
         else:
-            reason = f"no credible increase: {seen}; {_rate_no_evidence(cmp, alpha, final_alpha)}"
+            reason = f"no credible increase: {seen}; {rate.no_evidence()}"
         return MetricResult("error-rate", Outcome.PASS, reason, rules.critical, data)
 
     # -- latency, whole distribution ----------------------------------------------------------------------------
@@ -170,13 +185,14 @@ class CompareJudge:
         data: dict[str, Any] = {
             **facts,
             "test": (
-                "Mann-Whitney U on latency histograms: sequential (normal mixture on U) at every look, "
-                "fixed-sample at the end of the hold; Hodges-Lehmann ratio"
+                f"Mann-Whitney U on latency histograms, canary / {limit:g} against baseline: sequential (normal "
+                f"mixture on U) at every look, fixed-sample at the end of the hold; Hodges-Lehmann ratio"
             ),
             "alpha": _sig(alpha),
             "rule": (
-                f"fail when the always-valid p-value < alpha (or, at the end of the hold, the fixed-sample "
-                f"p-value <= final_alpha) and the Hodges-Lehmann slow-down factor exceeds {limit:g}"
+                f"fail when the canary is credibly more than {limit:g} x slower: the always-valid p-value of "
+                f"the canary's latencies / {limit:g} against the baseline's < alpha (or, at the end of the hold, "
+                f"the fixed-sample p-value <= final_alpha)"
             ),
         }
         _final_facts(data, final_alpha)
@@ -184,23 +200,36 @@ class CompareJudge:
         if not_yet:
             return MetricResult("latency", Outcome.INCONCLUSIVE, not_yet, rules.critical, data)
         test = mann_whitney_binned(canary.latency.counts, baseline.latency.counts)
-        theta = test.superiority - 0.5
-        variance = test.variance / float(test.n_x * test.n_y) ** 2
+        scale = float(test.n_x * test.n_y)
+        # the null: the canary at most ``limit`` times slower. Its latencies divided by ``limit`` against the
+        # baseline's (requests spread log-uniformly inside their buckets, so no ties): under the null that
+        # superiority is at most 1/2, with at most the untied variance of U.
+        superiority = (
+            test.superiority
+            if limit == 1.0
+            else shifted_superiority(
+                canary.latency.bounds, canary.latency.counts, baseline.latency.counts, limit
+            )
+        )
+        theta = superiority - 0.5
+        variance = (test.variance if limit == 1.0 else _untied_variance(test.n_x, test.n_y)) / scale**2
         log_lr = always_valid_normal_log_lr(theta, variance, LATENCY_TAU) if theta > 0 else 0.0
         p_value = min(1.0, math.exp(-log_lr)) if log_lr > 0 else 1.0
+        fixed_p = norm_sf(theta / math.sqrt(variance)) if variance > 0 else 1.0
         sequential = log_lr >= math.log(1.0 / alpha)
-        at_fixed = final_alpha is not None and test.p_greater <= final_alpha
+        at_fixed = final_alpha is not None and fixed_p <= final_alpha
         significant = sequential or at_fixed
         evidence = f"p = {p_value:.3g} < alpha = {alpha:.3g}"
         if at_fixed and not sequential:
-            evidence = f"end of hold: fixed-sample p = {test.p_greater:.3g} <= alpha = {final_alpha:.3g}"
+            evidence = f"end of hold: fixed-sample p = {fixed_p:.3g} <= alpha = {final_alpha:.3g}"
         data["decided_by"] = ("sequential" if sequential else "end-of-hold") if significant else None
         data.update(
             {
                 "u": round(test.u, 1),
                 "p_canary_slower": round(test.superiority, 6),
+                "p_canary_slower_than_allowed": round(superiority, 6),
                 "p_value": _sig(p_value),
-                "fixed_sample_p_value": _sig(test.p_greater),
+                "fixed_sample_p_value": _sig(fixed_p),
             }
         )
         shift = None
@@ -216,19 +245,27 @@ class CompareJudge:
                 "high": round(shift.high, 4),
             }
         seen = _latency_text(facts)
-        if significant and shift is not None and shift.estimate > limit:
+        if significant and shift is not None:
             reason = (
                 f"latency up x{shift.estimate:.3f} (CI {shift.low:.3f}-{shift.high:.3f}) > allowed x{limit:g}: "
                 f"{seen}; {evidence}"
             )
             return MetricResult("latency", Outcome.FAIL, reason, rules.critical, data)
-        if significant and shift is not None:
-            reason = f"latency up x{shift.estimate:.3f}, within the allowed x{limit:g}: {seen}"
+        if shift is None and test.superiority > 0.5:
+            reason = f"within the allowed x{limit:g}, no credible slow-down beyond it: {seen}; "
+        elif shift is None or shift.estimate <= 1.0:
+            reason = f"no credible slow-down: {seen}; "
+        elif shift.estimate <= limit:
+            reason = f"latency up x{shift.estimate:.3f}, within the allowed x{limit:g}: {seen}; "
         else:
-            reason = f"no credible slow-down: {seen}; p = {p_value:.3g} >= alpha = {alpha:.3g}"
-            if final_alpha is not None:
-                reason += f"; end of hold: fixed-sample p = {test.p_greater:.3g} > {final_alpha:.3g}"
+            reason = f"latency up x{shift.estimate:.3f}, not credibly beyond the allowed x{limit:g}: {seen}; "
+        reason += f"p = {p_value:.3g} >= alpha = {alpha:.3g}"
+        if final_alpha is not None:
+            reason += f"; end of hold: fixed-sample p = {fixed_p:.3g} > {final_alpha:.3g}"
         return MetricResult("latency", Outcome.PASS, reason, rules.critical, data)
+
+    def _tail_slack(self, canary: RevisionWindow, baseline: RevisionWindow) -> float:
+        return _tail_slack_factor(canary, baseline, self._spec.latency.allowed_increase)
 
     # -- latency tail -------------------------------------------------------------------------------------------
 
@@ -243,33 +280,97 @@ class CompareJudge:
     ) -> MetricResult:
         rules = self._spec.tail
         null_ratio = 1.0 + rules.allowed_increase
-        q = f"p{rules.quantile * 100:g}"
+        levels = tail_levels(rules.quantile)
+        names = ", ".join(_q_name(q) for q, _ in levels)
         data: dict[str, Any] = {
             **facts,
             "test": (
-                f"conditional binomial on requests slower than the pooled {q}: sequential at every look, exact "
-                f"fixed-sample at the end of the hold"
+                f"conditional binomial on requests slower than each pooled quantile ({names}), the tail's alpha "
+                f"split between them: sequential at every look, exact fixed-sample at the end of the hold"
             ),
             "alpha": _sig(alpha),
             "rule": (
-                f"fail when the always-valid p-value < alpha (or, at the end of the hold, the exact p-value <= "
-                f"final_alpha) and the canary's share of requests slower than the pooled {q} is credibly above "
-                f"{null_ratio:g} x the baseline's and at least {_pct(rules.ignore_below)} higher"
+                f"fail when at any of the pooled quantiles the always-valid p-value < its alpha (or, at the end "
+                f"of the hold, the exact p-value <= its final_alpha) and the canary's share of requests slower than "
+                f"the threshold x canary_threshold_factor (how much of the latency allowance its whole distribution "
+                f"uses) is credibly above {null_ratio:g} x the baseline's share slower than the threshold and at "
+                f"least {_pct(rules.ignore_below)} higher"
             ),
         }
         _final_facts(data, final_alpha)
         not_yet = _latency_not_comparable(waiting, canary, baseline)
         if not_yet:
             return MetricResult("latency-tail", Outcome.INCONCLUSIVE, not_yet, rules.critical, data)
-        exceed = exceedances(
-            canary.latency.bounds, canary.latency.counts, baseline.latency.counts, rules.quantile
-        )
-        if exceed is None:
+        slack = self._tail_slack(canary, baseline)
+        tests: list[tuple[str, _RateTest]] = []
+        seen_thresholds: set[float] = set()
+        for q, share in levels:
+            exceed = exceedances(
+                canary.latency.bounds, canary.latency.counts, baseline.latency.counts, q, canary_factor=slack
+            )
+            if exceed is None or exceed.threshold in seen_thresholds:
+                continue  # a rung with nothing above it, or the same bound as a higher rung: its share unspent
+            seen_thresholds.add(exceed.threshold)
+            final = None if final_alpha is None else final_alpha * share
+            tests.append((_q_name(q), _RateTest(exceed, null_ratio, alpha * share, final)))
+        if not tests:
             reason = (
-                f"no request slower than a bucket bound at the pooled {q}: nothing in the tail to compare"
+                f"no request slower than a bucket bound at the pooled {names}: nothing in the tail to compare"
             )
             return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
-        cmp = compare_rates(
+        data["levels"] = [{"quantile": name, **rate.facts()} for name, rate in tests]
+        data["canary_threshold_factor"] = round(slack, 4)
+        failing = [(n, r) for n, r in tests if r.evidence and r.difference >= rules.ignore_below]
+        credible = [(n, r) for n, r in tests if r.evidence]
+        name, rate = (failing or credible or tests)[0]
+        data.update(rate.facts())
+        seen = (
+            f"slower than {rate.exceed.threshold * 1000:.1f} ms (pooled {name}): canary {_pct(rate.share_c)} vs "
+            f"baseline {_pct(rate.share_b)}, {_ratio_text(rate.cmp)}"
+        )
+        if failing:
+            assert rate.evidence is not None
+            reason = f"latency tail up: {seen}; {rate.evidence[1]}"
+            return MetricResult("latency-tail", Outcome.FAIL, reason, rules.critical, data)
+        if credible:
+            reason = f"latency tail up by less than the {_pct(rules.ignore_below)} that matters: {seen}"
+            return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
+        reason = f"no credible change in the tail: {seen}; {rate.no_evidence()}"
+        return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
+
+
+def _tail_slack_factor(canary: RevisionWindow, baseline: RevisionWindow, allowed: float) -> float:
+    """How much slower the canary's tail may be because its whole distribution is slower within the latency
+    allowance: the Hodges-Lehmann factor, between 1 and ``1 + allowed``. A canary uniformly slower by no more
+    than the allowance then has about as many requests above threshold x factor as the baseline has above the
+    threshold; a canary whose bulk did not move (a tail regression) keeps a factor near 1, so its slow
+    requests are compared almost at the threshold itself."""
+    if allowed <= 0:
+        return 1.0
+    if mann_whitney_binned(canary.latency.counts, baseline.latency.counts).superiority <= 0.5:
+        return 1.0  # not slower at all: the factor is at most 1 (and the root need not be solved)
+    ratio = hodges_lehmann_ratio(canary.latency.bounds, canary.latency.counts, baseline.latency.counts)
+    return min(1.0 + allowed, max(1.0, ratio))
+
+
+class _RateTest:
+    """One rate comparison (errors per request, slow requests per request) at the sequential and end-of-hold
+    budgets: the statistics, the evidence (which test rejects, and how it says so) and the facts reported."""
+
+    def __init__(
+        self,
+        exceed: Exceedances,
+        null_ratio: float,
+        alpha: float,
+        final_alpha: float | None,
+        *,
+        tail: bool = True,
+    ) -> None:
+        self.exceed = exceed
+        self.tail = tail
+        self.alpha = alpha
+        self.final_alpha = final_alpha
+        self.cmp = compare_rates(
             exceed.canary,
             exceed.canary_total,
             exceed.baseline,
@@ -277,26 +378,30 @@ class CompareJudge:
             null_ratio=null_ratio,
             confidence=1.0 - 2.0 * alpha,
         )
-        data.update(cmp.to_json())
-        data["threshold_ms"] = round(exceed.threshold * 1000.0, 3)
-        data["p_value"] = _sig(cmp.always_valid_p)
-        share_c = exceed.canary / exceed.canary_total
-        share_b = exceed.baseline / exceed.baseline_total
-        data["effect"] = {"difference": round(share_c - share_b, 6), "rate_ratio": data["rate_ratio"]}
-        seen = (
-            f"slower than {exceed.threshold * 1000:.1f} ms: canary {_pct(share_c)} vs baseline {_pct(share_b)}, "
-            f"{_ratio_text(cmp)}"
-        )
-        evidence = _rate_evidence(cmp, alpha, final_alpha)
-        data["decided_by"] = evidence[0] if evidence else None
-        if evidence and share_c - share_b >= rules.ignore_below:
-            reason = f"latency tail up: {seen}; {evidence[1]}"
-            return MetricResult("latency-tail", Outcome.FAIL, reason, rules.critical, data)
-        if evidence:
-            reason = f"latency tail up by less than the {_pct(rules.ignore_below)} that matters: {seen}"
-            return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
-        reason = f"no credible change in the tail: {seen}; {_rate_no_evidence(cmp, alpha, final_alpha)}"
-        return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
+        self.share_c = exceed.canary / exceed.canary_total
+        self.share_b = exceed.baseline / exceed.baseline_total
+        self.difference = self.share_c - self.share_b
+        self.evidence = _rate_evidence(self.cmp, alpha, final_alpha)
+
+    def facts(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.cmp.to_json()
+        if self.tail:
+            data["threshold_ms"] = round(self.exceed.threshold * 1000.0, 3)
+        data["p_value"] = _sig(self.cmp.always_valid_p)
+        data["effect"] = {"difference": round(self.difference, 6), "rate_ratio": data["rate_ratio"]}
+        data["decided_by"] = self.evidence[0] if self.evidence else None
+        return data
+
+    def no_evidence(self) -> str:
+        return _rate_no_evidence(self.cmp, self.alpha, self.final_alpha)
+
+
+def _q_name(q: float) -> str:
+    return f"p{round(q * 100, 2):g}"
+
+
+def _untied_variance(n_x: int, n_y: int) -> float:
+    return n_x * n_y * (n_x + n_y + 1) / 12.0
 
 
 def _latency_usable(canary: RevisionWindow, baseline: RevisionWindow) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import special, stats
+from scipy import special
 
 Alternative = Literal["two-sided", "greater", "less"]
 
@@ -26,13 +26,6 @@ Alternative = Literal["two-sided", "greater", "less"]
 # smallest regression worth catching quickly; the large ones let a canary that errs when the baseline does not
 # fail after a handful of errors.
 MIXTURE_RATIOS: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
-
-
-def binomial_p_value(k: int, n: int, p: float, alternative: Alternative = "two-sided") -> float:
-    """The exact binomial test's p-value for ``k`` successes in ``n`` trials (R's ``binom.test``)."""
-    if n == 0:
-        return 1.0
-    return float(stats.binomtest(k, n, p, alternative=alternative).pvalue)
 
 
 def clopper_pearson(
