@@ -17,8 +17,8 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keel.errors import ConfigError, KeelError
 from keel.notify.base import Event
@@ -31,7 +31,9 @@ from keel.rollout.state import Rollout, random_token
 from keel.types import Clock, Sleeper
 
 if TYPE_CHECKING:
+    from keel.analysis.plan import AnalysisPlan
     from keel.notify.dispatch import Dispatcher
+    from keel.platforms.base import Platform
     from keel.rollout.engine import RolloutEngine
     from keel.rollout.wiring import Wiring
     from keel.spec import KeelSpec
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 NOTIFIED = frozenset(
     {"deploying", "resumed", "paused", "promoted", "failed", "rolling_back", "rolled_back", "rollback_failed"}
 )
+
+PLAN_WINDOW = 300.0  # seconds of the serving revision's traffic the analysis plan is computed from
 
 # Exit codes of a rollback or an abort: done (or nothing needed doing) is success; the target not ready is 5.
 OPERATOR_EXIT = {Phase.ROLLED_BACK: 0, Phase.FAILED: 0, Phase.ROLLBACK_FAILED: 5}
@@ -140,6 +144,8 @@ class Release:
                     image=image, owner=session.lock.owner.id,
                 )  # fmt: skip
             session.lock.heartbeat(rollout.id)
+            if not resume:
+                await self._announce_plan(session)
             # the statistics (NumPy, SciPy: ~1.5 s of CPU) load in a thread while the gates run, not on the
             # event loop at the first look, where they would stall the rollout's timers
             preload = asyncio.create_task(asyncio.to_thread(_preload_statistics))
@@ -214,12 +220,40 @@ class Release:
             smoke=smoke,
             rollback_probe=f"{policy.passes} passes of {gate.path} within {policy.deadline:g}s",
         )  # fmt: skip
+        analysis: tuple[dict[str, Any], ...] = ()
+        if error is None:
+            plan, why = await self.analysis_plan(platform, serving)
+            if plan is None:
+                notes.append(f"no analysis plan: {why}")
+            else:
+                analysis = tuple(asdict(step) for step in plan.steps)
+                notes += plan.lines()
         return DeployPlan(
             service=spec.service, environment=env, platform=config.platform, revision=revision, serving=serving,
             traffic=traffic, calls=calls, notes=tuple(notes), platform_error=error,
-            revision_env=tuple(sorted(revision_env or {})), image=image,
-            analysis=tuple({"step": i + 1, "weight": w, "hold_s": h} for i, (w, h) in enumerate(steps) if h > 0),
+            revision_env=tuple(sorted(revision_env or {})), image=image, analysis=analysis,
         )  # fmt: skip
+
+    async def analysis_plan(self, platform: Platform, serving: str | None) -> tuple[AnalysisPlan | None, str]:
+        """What the judge can do in each canary step at the traffic the serving revision had over the last
+        five minutes (``keel.analysis.plan``), or None and why not (a first deploy, no holds, no metrics)."""
+        from keel.analysis.plan import plan_rollout
+        from keel.analysis.sources.registry import create_source
+
+        steps = [(s.weight, s.hold) for s in self.spec.strategy.steps()]
+        if serving is None:
+            return None, "first deploy: no baseline to plan against"
+        if not any(weight < 100 and hold > 0 for weight, hold in steps):
+            return None, "no canary step is held: nothing is analysed"
+        now = self._clock()
+        try:
+            source = create_source(self.spec.analysis, platform=platform)
+            window = await source.window(serving, now - PLAN_WINDOW, now)
+            rate = window.requests / PLAN_WINDOW
+            errors = min(max(window.error_rate or 0.0, 0.001), 0.5)
+            return plan_rollout(rate, steps, self.spec.analysis, base_error_rate=errors), ""
+        except (KeelError, ValueError) as exc:
+            return None, f"traffic of {serving} unavailable ({exc})"
 
     async def plan_rollback(
         self, *, steps_back: int | None = None, revision: str | None = None
@@ -296,6 +330,22 @@ class Release:
         self._observer.on_warning(
             "interrupted: aborting the rollout (traffic goes back to the previous revision)"
         )
+
+    async def _announce_plan(self, session: _Session) -> None:
+        """Tell the observer what the judge can do at today's traffic before the release starts; its warnings
+        (a hold too short for the traffic, say) also go into the report."""
+        platform = session.wiring.platform
+        try:
+            serving = (await platform.traffic()).single
+        except KeelError:
+            return  # the engine's first step reads the traffic again and says what is wrong
+        plan, _ = await self.analysis_plan(platform, serving)
+        if plan is None:
+            return
+        event = Event("plan", "Analysis plan", "; ".join(plan.lines()), service=self.spec.service,
+                      environment=self.environment, at=self._clock())  # fmt: skip
+        self._observer.on_event(event)
+        session.warnings.extend(plan.warnings)
 
     # --- the session around an operation ---------------------------------------------------------------------
 

@@ -239,6 +239,8 @@ async def test_a_canary_released_from_python_end_to_end(tmp_path: Path) -> None:
         status = await Release(spec, "local").status()
         assert status.traffic == {good.rollout.revision: 100}
         assert {e.kind for e in seen.events} >= {"deploying", "promoted", "rolling_back", "rolled_back"}
+        plans = [e.message for e in seen.events if e.kind == "plan"]  # printed before each canary starts
+        assert plans and plans[0].startswith("analysis plan at") and "step 1 (10 %, hold 3s)" in plans[0]
     finally:
         await local_platform(spec, "local", auto_start=False).stop()
         await asyncio.sleep(0)
@@ -253,6 +255,7 @@ async def test_plan_deploy_lists_the_calls_and_changes_nothing(rig: Rig, tmp_pat
     assert plan.calls[3].detail == "svc-00000-old 90%, svc-00001-<id> 10%; hold 60s with analysis"
     data = plan.to_json()
     assert data["revision_env"] == ["SECRET_KEY"] and "hunter2" not in str(data) + plan.to_markdown()
+    assert any(n.startswith("no analysis plan: traffic of svc-00000-old unavailable") for n in plan.notes)
     assert rig.store.rollouts("test") == [] and await rig.platform.revisions() == [
         r for r in await rig.platform.revisions() if r.name == OLD
     ]
@@ -269,3 +272,24 @@ def test_dry_run_of_the_cli_starts_and_writes_nothing(tmp_path: Path) -> None:
     plan = json.loads(proc.stdout)
     assert plan["schema"] == "keel.plan/v1" and plan["calls"][0]["operation"] == "deploy"
     assert not (tmp_path / ".keel").exists()
+
+
+async def test_the_analysis_plan_reads_the_serving_revisions_traffic(rig: Rig, tmp_path: Path) -> None:
+    from keel.analysis.sources.memory import MemorySource
+
+    source = MemorySource()
+    for second in range(0, 300, 1):
+        source.record(OLD, rig.clock() - second, latencies=[0.02] * 2)  # 2 req/s over the last five minutes
+
+    class Routed(type(rig.platform)):  # type: ignore[misc]
+        async def window(self, revision: str, start: float, end: float) -> object:
+            return await source.window(revision, start, end)
+
+    rig.platform.__class__ = Routed
+    plan, why = await release(rig, tmp_path).analysis_plan(rig.platform, OLD)
+    assert plan is not None, why
+    assert round(plan.request_rate, 1) == 2.0
+    first = plan.steps[0]
+    assert first.weight == 10 and round(first.canary_rate, 2) == 0.2
+    assert first.canary_requests < 100 and not first.hold_suffices  # 0.2 req/s for 60 s: too few to judge
+    assert plan.warnings and plan.warnings[0].startswith("step 1:")
