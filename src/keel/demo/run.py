@@ -142,7 +142,10 @@ async def run_demo(
             {"alert": change.name, "event": change.event, "t_s": round(time.monotonic() - started, 1)}
         )
         style = "red" if change.event == "firing" else "green" if change.event == "resolved" else "yellow"
-        say(f"   [{style}]alert {change.name} {change.event}[/{style}] (keel watch, value {change.value})")
+        seen = (
+            f", value {change.value:.3g}" if change.event != "resolved" and change.value is not None else ""
+        )
+        say(f"   [{style}]alert {change.name} {change.event}[/{style}] (keel watch{seen})")
 
     async def ship(values: dict[str, str]) -> None:
         report = await release.deploy(revision_env=values)
