@@ -25,7 +25,7 @@ PY = BIN / "python"
 STAMP = VENV / ".keel-installed"
 # The two distributions this repository holds: keel (the root) and the service it releases.
 PROJECTS = (ROOT, ROOT / "services" / "bayit")
-SOURCES = ["src", "services/bayit/src", "tests", "benchmarks", "dev.py"]
+SOURCES = ["src", "services/bayit/src", "tests", "benchmarks", "docker", "dev.py"]
 
 
 def _fingerprint() -> str:
