@@ -150,16 +150,35 @@ class Load:
             return {k: v for k, v in self.outcomes.items() if k not in ("ok", "fault")}
 
 
-def start_deploy(directory: Path, *values: str) -> subprocess.Popen[str]:
-    args = [KEEL, "deploy", "--env", ENV, "--format", "json"]
+def start_deploy(
+    directory: Path, *values: str, env_name: str = ENV, group: bool = False
+) -> subprocess.Popen[str]:
+    """``keel deploy`` in the background; ``group`` starts it in a session of its own (to kill it whole)."""
+    args = [KEEL, "deploy", "--env", env_name, "--format", "json"]
     for value in values:
         args += ["--set", value]
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KEEL_STATE_DIR", None)
     return subprocess.Popen(
         args, cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
+        text=True, start_new_session=group,
     )  # fmt: skip
+
+
+def wait_for_holding(
+    store_url: str, service: str, env_name: str = ENV, timeout: float = 180
+) -> dict[str, Any]:
+    """Poll a (shared) store until the environment's active rollout holds a canary step; returns its state."""
+    from keel.store import Store
+
+    deadline = time.monotonic() + timeout
+    with Store(store_url, service=service) as store:
+        while time.monotonic() < deadline:
+            row = store.active_rollout(env_name)
+            if row is not None and row.phase == "holding":
+                return row.state
+            time.sleep(0.1)
+    raise AssertionError(f"no rollout reached holding within {timeout}s")
 
 
 def wait_for_phase(

@@ -9,7 +9,6 @@ import asyncio
 import os
 import secrets
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +19,10 @@ import pytest
 from keel.emulators.cloudrun.config import EmulatorConfig
 from keel.emulators.cloudrun.server import Emulator, running
 from keel.platforms.cloudrun import CloudRunConfig, CloudRunPlatform
-from keel.store import Store
-from tests.e2e.support import Load, result
+from tests.e2e.support import Load, result, start_deploy, wait_for_holding
 from tests.e2e.test_cloudrun_release import BAYIT, ENV, SERVICE
 from tests.e2e.test_cloudrun_release import write_project as write_cloudrun_project
-from tests.keel.cli.releases import KEEL, keel
+from tests.keel.cli.releases import keel
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -53,29 +51,6 @@ def traffic(emulator: Emulator) -> dict[str, int]:
     return dict(asyncio.run(CloudRunPlatform(config).traffic()).weights)
 
 
-def start_deploy(directory: Path, *values: str) -> subprocess.Popen[str]:
-    args = [KEEL, "deploy", "--env", ENV, "--format", "json"]
-    for value in values:
-        args += ["--set", value]
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("KEEL_STATE_DIR", None)
-    return subprocess.Popen(
-        args, cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
-
-
-def wait_for_holding(store_url: str, timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    with Store(store_url, service=SERVICE) as store:
-        while time.monotonic() < deadline:
-            row = store.active_rollout(ENV)
-            if row is not None and row.phase == "holding":
-                return row.revision
-            time.sleep(0.1)
-    raise AssertionError(f"no rollout reached holding within {timeout}s")
-
-
 @pytest.fixture
 def runner(tmp_path: Path, postgres_url: str) -> Iterator[Runner]:
     config = EmulatorConfig(
@@ -102,8 +77,8 @@ def runner(tmp_path: Path, postgres_url: str) -> Iterator[Runner]:
 def test_a_runner_killed_mid_canary_is_rolled_back_from_a_fresh_machine(
     runner: Runner, tmp_path: Path
 ) -> None:
-    proc = start_deploy(runner.first, "RELEASE=2")
-    canary = wait_for_holding(runner.url)
+    proc = start_deploy(runner.first, "RELEASE=2", env_name=ENV, group=True)
+    canary = str(wait_for_holding(runner.url, SERVICE, ENV)["revision"])
     os.killpg(proc.pid, signal.SIGKILL)  # the runner and everything it started
     proc.wait(timeout=30)
     assert traffic(runner.emulator) == {runner.serving: 90, canary: 10}
@@ -129,8 +104,8 @@ def test_two_runners_deploying_at_once_one_is_refused(runner: Runner, tmp_path: 
     other = tmp_path / "runner-2"
     other.mkdir()
     spec_for(other, runner.emulator.url, runner.url)
-    first = start_deploy(runner.first, "RELEASE=2")
-    wait_for_holding(runner.url)
+    first = start_deploy(runner.first, "RELEASE=2", env_name=ENV)
+    wait_for_holding(runner.url, SERVICE, ENV)
     second = keel("deploy", "--env", ENV, "--format", "json", "--set", "RELEASE=3", cwd=other, timeout=60)
     assert second.returncode == 3, second.stderr
     assert "locked" in second.stderr

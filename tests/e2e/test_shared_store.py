@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,6 +25,7 @@ from tests.e2e.support import (
     result,
     start_deploy,
     status,
+    wait_for_holding,
     write_project,
 )
 
@@ -44,17 +44,6 @@ class Killed:
     load: Load
 
 
-def wait_for_holding(url: str, timeout: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    with Store(url, service="bayit-e2e") as store:
-        while time.monotonic() < deadline:
-            row = store.active_rollout(ENV)
-            if row is not None and row.phase == "holding":
-                return row.state
-            time.sleep(0.1)
-    raise AssertionError(f"no rollout reached holding within {timeout}s")
-
-
 @pytest.fixture
 def killed(tmp_path: Path, postgres_url: str) -> Iterator[Killed]:
     """A released Bayit+ under steady load, then a second release killed -9 while holding 10 %."""
@@ -66,7 +55,7 @@ def killed(tmp_path: Path, postgres_url: str) -> Iterator[Killed]:
         assert code == 0, stderr
         load = Load(f"http://127.0.0.1:{port}").start()
         proc = start_deploy(tmp_path, "RELEASE=2")
-        state = wait_for_holding(postgres_url)
+        state = wait_for_holding(postgres_url, "bayit-e2e")
         kill9(proc)
         assert status(tmp_path)["traffic"] == {first["revision"]: 90, state["revision"]: 10}
         assert not (tmp_path / ".keel" / "keel.db").exists()  # keel's state never was on this disk

@@ -89,7 +89,7 @@ def show_plan(term: Terminal, plan: DeployPlan, fmt: OutputFormat) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from keel.rollout.report import split_text
+    from keel.platforms.base import split_text
 
     now = split_text(plan.traffic) if plan.traffic is not None else "unknown"
     term.print(

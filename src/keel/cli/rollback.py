@@ -29,7 +29,7 @@ locked by another keel; 5 traffic switched but the target did not become ready (
 
 def _print_list(term: Terminal, status: EnvironmentStatus, fmt: OutputFormat) -> None:
     from keel.cli.reports import emit
-    from keel.rollout.report import split_text
+    from keel.platforms.base import split_text
 
     if emit(term, status, fmt):
         return
@@ -68,15 +68,12 @@ def rollback(
 ) -> None:
     from keel.cli.progress import RolloutView
     from keel.cli.reports import emit, show_rollout
-    from keel.rollout.release import Release
+    from keel.rollout.release import Release, check_rollback_target
     from keel.spec import load_spec
 
     term = terminal()
     spec = load_spec(spec_file)
-    if steps_back is not None and steps_back < 1:
-        raise ConfigError(f"-n {steps_back}: N counts served revisions back and must be 1 or more")
-    if steps_back is not None and revision:
-        raise ConfigError("-n and --revision exclude each other")
+    check_rollback_target(steps_back, revision or None)
     if list_only:
         _print_list(term, asyncio.run(Release(spec, env).status()), output_format)
         return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from keel.cli.options import FILE_OPTION, FORMAT_OPTION
+from keel.cli.options import ENV_OPTION, FILE_OPTION, FORMAT_OPTION
 from keel.cli.terminal import OutputFormat, terminal
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _local_target(spec_file: Path, env: str) -> tuple[str, Target]:
 
 
 def watch(
-    env: str = typer.Option("local", "--env", "-e", envvar="KEEL_ENV", help="Environment in keel.yaml."),
+    env: str = ENV_OPTION,
     spec_file: Path = FILE_OPTION,
     url: str | None = typer.Option(
         None,

@@ -226,9 +226,6 @@ async def watching(spec: Any, heard: Callable[[Any], None]) -> AsyncIterator[Cal
 
 async def stop_demo(spec: Any) -> None:
     """Stop the demo's local environment (its daemon, router and revisions)."""
-    from keel.platforms.local import LocalPlatform
-    from keel.rollout.wiring import platform_of
+    from keel.rollout.wiring import local_platform
 
-    platform = platform_of(spec, ENV)
-    if isinstance(platform, LocalPlatform):
-        await platform.stop()
+    await local_platform(spec, ENV, auto_start=False).stop()

@@ -71,6 +71,13 @@ class TrafficSplit:
         return None
 
 
+def split_text(weights: Mapping[str, int]) -> str:
+    """A split as messages show it: ``rev-b 90%, rev-a 10%`` (heaviest first), or ``no traffic``."""
+    if not weights:
+        return "no traffic"
+    return ", ".join(f"{name} {weight}%" for name, weight in sorted(weights.items(), key=lambda kv: -kv[1]))
+
+
 class Platform(Protocol):
     """One environment of one service on some platform (local processes, Cloud Run)."""
 

@@ -8,7 +8,14 @@ from typing import Any, Literal
 
 from keel.analysis.base import AnalysisError, Analyzer, Look, Outcome, Verdict
 from keel.notify.base import Event, Severity
-from keel.platforms.base import Platform, PlatformError, Revision, RevisionSpec, RevisionState, TrafficSplit
+from keel.platforms.base import (
+    Platform,
+    PlatformError,
+    Revision,
+    RevisionSpec,
+    RevisionState,
+    split_text,
+)
 from keel.probing import Prober, join_url
 from keel.rollout.gates import GateResult, SmokeGate
 from keel.rollout.guards import ABORTED, EnvironmentLock
@@ -32,14 +39,6 @@ class EngineSettings:
     max_extra_hold: float = 600.0
     on_inconclusive: Literal["fail", "pause"] = "fail"
     keep_revisions: int | None = None
-
-
-def format_split(split: TrafficSplit) -> str:
-    if not split.weights:
-        return "no traffic"
-    return ", ".join(
-        f"{name} {weight}%" for name, weight in sorted(split.weights.items(), key=lambda kv: -kv[1])
-    )
 
 
 Step = tuple[Rollout, str]
@@ -106,7 +105,7 @@ class RolloutEngine:
             return r
         split = await self._platform.traffic()
         now = self._clock()
-        note = f"resumed; traffic on the platform: {format_split(split)}"
+        note = f"resumed; traffic on the platform: {split_text(split.weights)}"
         self._emit("resumed", "Rollout resumed", note)
         if r.kind is Kind.DEPLOY and before_traffic(r.phase):
             if split.weights.get(r.revision, 0) > 0:
@@ -246,7 +245,7 @@ class RolloutEngine:
             return replace(r, phase=Phase.ROLLING_BACK, fail_at=now), f"manual rollback to {r.revision}"
         if split.weights and split.single is None:
             reason = (
-                f"traffic is split ({format_split(split)}) and no rollout is in progress; "
+                f"traffic is split ({split_text(split.weights)}) and no rollout is in progress; "
                 "run keel rollback to put it on one revision first"
             )
             return await self._fail_gate(r, now, Cause.PRECONDITION, reason), reason
@@ -343,7 +342,7 @@ class RolloutEngine:
                 phase=Phase.HOLDING, weight=step.weight, step_started=now, look=0, extra_hold=0.0,
                 next_look=first_look,
             ),
-            f"step {r.step + 1}/{len(r.steps)}: {format_split(split)}; hold {step.hold:g}s",
+            f"step {r.step + 1}/{len(r.steps)}: {split_text(split.weights)}; hold {step.hold:g}s",
         )  # fmt: skip
 
     async def _look(self, r: Rollout, now: float) -> Verdict:
@@ -454,7 +453,7 @@ class RolloutEngine:
         return (
             replace(r, phase=Phase.VERIFYING, weight=0, switched_at=switched, gate_started=now, gate_passes=0,
                      next_probe=now),
-            f"traffic switched: {format_split(split)}",
+            f"traffic switched: {split_text(split.weights)}",
         )  # fmt: skip
 
     async def _verifying(self, r: Rollout, now: float) -> Step:

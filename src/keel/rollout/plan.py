@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keel.output import markdown_cell
-from keel.rollout.report import split_text
+from keel.platforms.base import split_text
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from keel.errors import ConfigError, KeelError
 from keel.notify.base import Event
+from keel.platforms.base import split_text
 from keel.rollout.errors import RolloutError
 from keel.rollout.guards import EnvironmentLock, Owner, this_process
 from keel.rollout.phases import Kind, Phase
 from keel.rollout.plan import DeployPlan
-from keel.rollout.report import EnvironmentStatus, RollbackPlan, RolloutReport, build_report, split_text
+from keel.rollout.report import EnvironmentStatus, RollbackPlan, RolloutReport, build_report
 from keel.rollout.state import Rollout, random_token
 from keel.types import Clock, Sleeper
 
@@ -164,8 +165,7 @@ class Release:
         from keel.platforms.config import PlatformContext
         from keel.platforms.registry import create_platform
         from keel.rollout.plan import deploy_calls
-        from keel.rollout.wiring import state_dir
-        from keel.store import Store
+        from keel.rollout.wiring import existing_store, state_dir
 
         spec, env = self.spec, self.environment
         config = spec.environment(env)
@@ -188,9 +188,8 @@ class Release:
                 f"traffic is split ({split_text(traffic)}): the release would be refused; keel rollback first"
             )
         sequence = 1
-        store_file = state_dir(spec) / "keel.db"
-        if self._wiring is not None or store_file.is_file():
-            store = self._wiring.store if self._wiring is not None else Store(store_file)
+        store = self._wiring.store if self._wiring is not None else existing_store(spec)
+        if store is not None:
             try:
                 sequence = store.count_rollouts(env) + 1
                 active = store.active_rollout(env)
@@ -461,10 +460,7 @@ class Release:
     async def _plan(self, wiring: Wiring, steps_back: int | None, revision: str | None) -> RollbackPlan:
         from keel.rollout.targets import candidates, choose_target
 
-        if steps_back is not None and steps_back < 1:
-            raise ConfigError(f"-n {steps_back}: N counts served revisions back and must be 1 or more")
-        if steps_back is not None and revision:
-            raise ConfigError("-n and --revision exclude each other")
+        check_rollback_target(steps_back, revision)
         store, platform, env = wiring.store, wiring.platform, self.environment
         split = await platform.traffic()
         active = store.active_rollout(env)
@@ -515,6 +511,14 @@ class Release:
         )  # fmt: skip
         session.lock.heartbeat(rollout.id)
         return await self._drive(session, self._engine(session, rollout), resume=False)
+
+
+def check_rollback_target(steps_back: int | None, revision: str | None) -> None:
+    """``-n`` counts served revisions back from 1, and excludes ``--revision`` (ConfigError otherwise)."""
+    if steps_back is not None and steps_back < 1:
+        raise ConfigError(f"-n {steps_back}: N counts served revisions back and must be 1 or more")
+    if steps_back is not None and revision:
+        raise ConfigError("-n and --revision exclude each other")
 
 
 def _preload_statistics() -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keel.analysis.base import Verdict, WindowFacts
+from keel.platforms.base import split_text
 from keel.rollout.phases import Kind, Phase
 from keel.rollout.state import Rollout
 from keel.rollout.targets import Candidate
@@ -290,13 +291,6 @@ def _step_of(rollout: Rollout, weight: int) -> int | None:
         if step.weight == weight:
             return i
     return None
-
-
-def split_text(weights: Mapping[str, int]) -> str:
-    """``rev-b 90%, rev-a 10%`` (heaviest first), or ``no traffic``."""
-    if not weights:
-        return "no traffic"
-    return ", ".join(f"{name} {weight}%" for name, weight in sorted(weights.items(), key=lambda kv: -kv[1]))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from keel.store import Store
 
 if TYPE_CHECKING:
     from keel.platforms.local import LocalPlatform
+    from keel.storeconfig import StoreLocation
 
 STATE_DIR_ENV = "KEEL_STATE_DIR"
 
@@ -53,12 +54,26 @@ def local_platform(spec: KeelSpec, env_name: str, *, auto_start: bool) -> LocalP
     return LocalPlatform.from_config(environment, context, auto_start=auto_start)
 
 
-def open_store(spec: KeelSpec) -> Store:
-    """The spec's store (``$KEEL_STORE_URL``, keel.yaml's ``store``, or ``keel.db`` in the state directory),
-    scoped to the spec's service."""
+def store_location(spec: KeelSpec) -> StoreLocation:
+    """Where the spec's store is: ``$KEEL_STORE_URL``, keel.yaml's ``store``, or ``keel.db`` in the state
+    directory."""
     from keel.storeconfig import resolve
 
-    location = resolve(spec.store, spec.base_dir, state_dir(spec) / "keel.db")
+    return resolve(spec.store, spec.base_dir, state_dir(spec) / "keel.db")
+
+
+def open_store(spec: KeelSpec) -> Store:
+    """The spec's store, scoped to the spec's service (created when it does not exist yet)."""
+    return Store(store_location(spec), service=spec.service, lock_ttl=spec.store.lock_ttl)
+
+
+def existing_store(spec: KeelSpec) -> Store | None:
+    """The spec's store when it already exists (a dry run reads, and must not create a SQLite file)."""
+    from keel.storeconfig import SqliteLocation
+
+    location = store_location(spec)
+    if isinstance(location, SqliteLocation) and not location.path.is_file():
+        return None
     return Store(location, service=spec.service, lock_ttl=spec.store.lock_ttl)
 
 
