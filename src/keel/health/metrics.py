@@ -3,6 +3,7 @@ rules ``health_check_consecutive_failures{check,critical,component_type}`` and `
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
@@ -12,7 +13,9 @@ from keel.health.base import CheckResult, Status
 # 1 healthy, 0.5 degraded, 0 unhealthy, -1 disabled: alert on ``health_check_status < 1 >= 0``.
 STATUS_VALUE = {Status.HEALTHY: 1.0, Status.DEGRADED: 0.5, Status.UNHEALTHY: 0.0, Status.DISABLED: -1.0}
 
-_BY_REGISTRY: dict[int, HealthMetrics] = {}
+# keyed by the registry itself (weakly): an id() key would hand a new registry the gauges of a collected one
+# whose address it reuses
+_BY_REGISTRY: weakref.WeakKeyDictionary[Any, HealthMetrics] = weakref.WeakKeyDictionary()
 
 
 class HealthMetrics:
@@ -64,7 +67,7 @@ class HealthMetrics:
 def health_metrics(registry: Any = None) -> HealthMetrics:
     """The gauges on ``registry`` (default: prometheus_client's REGISTRY), created once per registry."""
     registry = REGISTRY if registry is None else registry
-    found = _BY_REGISTRY.get(id(registry))
+    found = _BY_REGISTRY.get(registry)
     if found is None:
-        found = _BY_REGISTRY[id(registry)] = HealthMetrics(registry)
+        found = _BY_REGISTRY[registry] = HealthMetrics(registry)
     return found
