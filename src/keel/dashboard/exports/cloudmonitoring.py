@@ -23,7 +23,7 @@ _SIZES = {Kind.stat: (12, 14), Kind.state: (18, 14), Kind.timeseries: (24, 16), 
 _WIDTH = {"dependency-latency": 18}
 
 
-def _label(value: str) -> str:
+def label_value(value: str) -> str:
     """Dashboard label values: lowercase letters, digits, underscores and dashes."""
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in value.lower())[:63]
 
@@ -115,8 +115,8 @@ def cloudmonitoring_dashboard(dashboard: Dashboard) -> dict[str, Any]:
         "displayName": f"{dashboard.title}: keel",
         "labels": {
             "managed_by": "keel",
-            "service": _label(dashboard.service),
-            "environment": _label(dashboard.environment),
+            "service": label_value(dashboard.service),
+            "environment": label_value(dashboard.environment),
         },
         "mosaicLayout": {"columns": COLUMNS, "tiles": tiles},
     }
