@@ -43,4 +43,8 @@ def export(
 
 
 def register(group: typer.Typer) -> None:
+    """``export``, and ``apply`` (its Cloud Monitoring counterpart), on the ``keel dashboard`` group."""
+    from keel.cli import dashboard_apply
+
     group.command("export", help=HELP)(export)
+    dashboard_apply.register(group)
