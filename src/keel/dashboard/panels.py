@@ -241,7 +241,8 @@ def _span(seconds: float) -> str:
 
 def _slo_labels(service: str, environment: str, name: str) -> str:
     labels = {"environment": environment, "service": service, "slo": name}
-    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+    escaped = {k: v.replace("\\", "\\\\").replace('"', '\\"') for k, v in labels.items()}
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(escaped.items())) + "}"
 
 
 def _slo_panels(alerts: AlertsSpec, slos: SlosSpec, service: str, environment: str) -> tuple[Panel, ...]:
