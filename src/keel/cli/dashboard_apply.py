@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from keel.cli.options import FILE_OPTION, FORMAT_OPTION
+from keel.cli.dashboard_export import SPEC_OPTION
+from keel.cli.options import FORMAT_OPTION
 from keel.cli.terminal import OutputFormat, terminal
 
 HELP = """Create or update the environment's Cloud Monitoring dashboard (the cloudmonitoring export) with
@@ -18,7 +19,7 @@ def apply(
     env: str = typer.Option(
         "production", "--env", "-e", envvar="KEEL_ENV", help="Environment in keel.yaml the dashboard shows."
     ),
-    spec_file: Path = FILE_OPTION,
+    spec_file: Path = SPEC_OPTION,
     project: str | None = typer.Option(
         None, "--project", envvar="KEEL_DASHBOARD_PROJECT",
         help="Google Cloud project (default: the environment's Cloud Run project).",

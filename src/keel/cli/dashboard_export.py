@@ -6,8 +6,12 @@ from pathlib import Path
 
 import typer
 
-from keel.cli.options import FILE_OPTION
 from keel.cli.terminal import terminal
+
+# The spec option of every command, also spelt --spec (as the dashboard group spells it).
+SPEC_OPTION = typer.Option(
+    Path("keel.yaml"), "--file", "-f", "--spec", envvar="KEEL_FILE", help="The spec file."
+)
 
 HELP = """Write the dashboard of one environment as a Grafana dashboard JSON (provisionable; a Prometheus data
 source variable; keel's deployments as annotations tagged keel, deploy, service:<service>,
@@ -24,7 +28,7 @@ def export(
     env: str = typer.Option(
         "production", "--env", "-e", envvar="KEEL_ENV", help="Environment in keel.yaml the dashboard shows."
     ),
-    spec_file: Path = FILE_OPTION,
+    spec_file: Path = SPEC_OPTION,
     output: Path | None = typer.Option(
         None, "--output", "-o", envvar="KEEL_DASHBOARD_OUTPUT", help="Write to this file instead of stdout."
     ),

@@ -58,7 +58,16 @@ def test_cloudmonitoring_to_a_file(
 ) -> None:
     monkeypatch.setenv("KEEL_DASHBOARD_TARGET", "cloudmonitoring")
     code, out, err = keel(
-        monkeypatch, capsys, "dashboard", "export", "--env", "local", "-o", "dashboards/cm.json"
+        monkeypatch,
+        capsys,
+        "dashboard",
+        "export",
+        "--spec",
+        "keel.yaml",
+        "--env",
+        "local",
+        "-o",
+        "dashboards/cm.json",
     )
     assert code == 0 and out == ""
     doc = json.loads((project / "dashboards" / "cm.json").read_text())
