@@ -4,6 +4,7 @@ Cloud Monitoring exports all render these."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
@@ -151,14 +152,14 @@ def _health(alerts: AlertsSpec) -> tuple[Panel, ...]:
             "Each health check's latest status: healthy, degraded, unhealthy, or not configured (disabled: "
             "declared absent in this environment).",
             Section.health, Kind.state, Unit.health,
-            (Query(status, "{{check}}"),), (CloudQuery(prometheus=status),),
+            (Query(status, "{{check}}"),), (CloudQuery(prometheus=status, legend="${check}"),),
             (Threshold(1, "healthy", bad="below", severity="warning"), Threshold(0.5, "degraded", bad="below")),
         ),
         Panel(
             "dependency-latency", "Dependency check latency",
             "How long each health check's latest run took.",
             Section.health, Kind.timeseries, Unit.seconds,
-            (Query(latency, "{{check}}"),), (CloudQuery(prometheus=latency),),
+            (Query(latency, "{{check}}"),), (CloudQuery(prometheus=latency, legend="${check}"),),
         ),
     )  # fmt: skip
 
@@ -184,8 +185,13 @@ def _performance(alerts: AlertsSpec, window: str) -> dict[str, tuple[Query, ...]
     }  # fmt: skip
 
 
+def cloud_legend(legend: str) -> str:
+    """Grafana's ``{{route}}`` as Cloud Monitoring's legend template writes it: ``${route}``."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", r"${\1}", legend)
+
+
 def _cloud(queries: tuple[Query, ...]) -> tuple[CloudQuery, ...]:
-    return tuple(CloudQuery(prometheus=q.promql, legend=q.legend) for q in queries)
+    return tuple(CloudQuery(prometheus=q.promql, legend=cloud_legend(q.legend)) for q in queries)
 
 
 def _performance_panels(alerts: AlertsSpec) -> tuple[Panel, ...]:

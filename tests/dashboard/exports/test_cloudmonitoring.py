@@ -82,3 +82,19 @@ def test_burn_rate_is_computed_in_place_without_recording_rules() -> None:
     assert not any("keel_slo:" in q for q in queries)
     assert queries[0].startswith('((sum(increase(http_requests_total{status=~"5.."}[1h]))')
     assert [t["value"] for t in burn["xyChart"]["thresholds"]] == [14.4, 6, 1]
+
+
+def test_legends_use_cloud_monitorings_template_syntax() -> None:
+    doc = cloudmonitoring_dashboard(dashboard("custom"))
+    legends = {
+        t["widget"]["title"]: [d.get("legendTemplate") for d in t["widget"]["xyChart"]["dataSets"]]
+        for t in doc["mosaicLayout"]["tiles"]
+        if "xyChart" in t["widget"]
+    }
+    assert legends["Errors by route"] == ["${route}"] and legends["Errors by status"] == ["${status}"]
+    assert legends["Dependencies"] == ["${check}"] and legends["Latency p50 / p95 / p99"] == [
+        "p50",
+        "p95",
+        "p99",
+    ]
+    assert not any("{{" in (legend or "") for values in legends.values() for legend in values)
