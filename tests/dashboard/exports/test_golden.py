@@ -4,6 +4,7 @@ Prometheus parses (promtool)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,6 +46,8 @@ def _cloud_queries(doc: dict[str, Any]) -> list[str]:
 def test_every_query_is_valid_promql(case: str, tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
+        if os.environ.get("KEEL_REQUIRE_PROMETHEUS") == "1":
+            pytest.fail("promtool is not installed but KEEL_REQUIRE_PROMETHEUS=1 (CI installs it)")
         pytest.skip("promtool is not installed (apt-get install prometheus)")
     queries = _grafana_queries(json.loads(rendered(case, "grafana")))
     queries += _cloud_queries(json.loads(rendered(case, "cloudmonitoring")))
