@@ -292,3 +292,14 @@ def test_dashboards_keel_did_not_export_are_listed_but_not_compared(tmp_path: Pa
     )
     finding = dashboard(project(tmp_path, **{"dashboards__broken.json": "{"}))
     assert finding.status is Status.failed and "dashboards/broken.json: not valid JSON" in finding.evidence
+
+
+def test_a_hostile_dashboard_file_is_reported_not_read(tmp_path: Path) -> None:
+    finding = dashboard(project(tmp_path, **{"dashboards__deep.json": "[" * 100_000}))
+    assert (
+        finding.status is Status.failed
+        and "dashboards/deep.json: not valid JSON (nested too deep)" in finding.evidence
+    )
+    (tmp_path / "dashboards" / "deep.json").unlink()
+    finding = dashboard(project(tmp_path, **{"monitoring__huge.json": "[" + "0," * 3_000_000 + "0]"}))
+    assert finding.status is Status.failed and "larger than 5,000,000 characters" in finding.evidence

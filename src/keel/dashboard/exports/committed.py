@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from keel.spec import KeelSpec
 
 DIRECTORIES = ("dashboards", "monitoring")
+MAX_CHARS = 5_000_000  # keel's exports are tens of kilobytes; a repository file is untrusted input
 
 
 class State(StrEnum):
@@ -80,10 +81,14 @@ def first_difference(ours: Any, theirs: Any, path: str = "") -> str | None:
 
 def classify(spec: KeelSpec, name: str, text: str) -> Committed:
     """Regenerate the export the file claims to be (its target and environment) and compare."""
+    if len(text) > MAX_CHARS:
+        return Committed(name, State.invalid, detail=f"larger than {MAX_CHARS:,} characters: not read")
     try:
         doc = json.loads(text)
     except ValueError as exc:
         return Committed(name, State.invalid, detail=f"not valid JSON ({exc})")
+    except RecursionError:
+        return Committed(name, State.invalid, detail="not valid JSON (nested too deep)")
     target = _target(doc)
     if not target:
         return Committed(name, State.foreign)
