@@ -261,13 +261,41 @@ def live_deep(view: ProjectView) -> Finding:
 
 
 def dashboard(view: ProjectView) -> Finding:
-    if view.dashboards:
-        return _pass(", ".join(view.dashboards))
-    return Finding(
-        Status.warn,
-        "no dashboards/*.json (keel has no dashboard export yet)",
-        "export the service's dashboard (latency, errors, saturation) as JSON into dashboards/",
-    )
+    """A dashboard keel exported is committed (dashboards/ or monitoring/) and still what keel.yaml gives:
+    each keel export is regenerated for its target and environment and compared."""
+    from keel.dashboard.exports.committed import State, classify
+
+    command = "keel dashboard export --target grafana --env production -o dashboards/grafana-production.json"
+    if not view.dashboards:
+        return Finding(
+            Status.warn,
+            "no dashboards/*.json or monitoring/*.json",
+            f"export the service's dashboard and commit it: {command}",
+        )
+    found = [classify(view.spec, name, text) for name, text in view.dashboards.items()]
+    broken = [c for c in found if c.state in (State.stale, State.invalid)]
+    if broken:
+        return Finding(
+            Status.failed,
+            "; ".join(f"{c.name}: {'out of date with keel.yaml: ' if c.state is State.stale else ''}{c.detail}"
+                      for c in broken),
+            "export again and commit: "
+            + "; ".join(
+                f"keel dashboard export --target {c.target or 'grafana'} --env {c.environment or 'production'} "
+                f"-o {c.name}"
+                for c in broken
+            ),
+        )  # fmt: skip
+    current = [f"{c.name} ({c.target}, {c.environment})" for c in found if c.state is State.current]
+    others = [c.name for c in found if c.state is State.foreign]
+    if not current:
+        return Finding(
+            Status.warn,
+            f"{', '.join(others)}: not exported by keel (cannot check they follow keel.yaml)",
+            f"export keel's dashboard beside them: {command}",
+        )
+    tail = f"; also {', '.join(others)} (not keel's)" if others else ""
+    return _pass(f"up to date with {view.spec_name}: {', '.join(current)}{tail}")
 
 
 def secret_ages(view: ProjectView) -> Finding:

@@ -42,7 +42,7 @@ class ProjectView:
     doc: YamlDocument
     workflows: Mapping[str, str] = field(default_factory=dict)  # file name -> text
     runbooks: frozenset[str] = frozenset()
-    dashboards: tuple[str, ...] = ()
+    dashboards: Mapping[str, str] = field(default_factory=dict)  # dashboards/ or monitoring/ *.json -> text
     url: str | None = None
     live: Mapping[str, LiveEndpoint] = field(default_factory=dict)
 
@@ -161,7 +161,10 @@ def load_project(
     }
     runbook_dir = root / "docs" / "runbooks"
     runbooks = frozenset(p.name for p in runbook_dir.glob("*.md")) if runbook_dir.is_dir() else frozenset()
-    dashboards = tuple(sorted(str(p.relative_to(root)) for p in (root / "dashboards").glob("*.json")))
+    dashboards = {
+        str(p.relative_to(root)): p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted([*(root / "dashboards").glob("*.json"), *(root / "monitoring").glob("*.json")])
+    }
     live = fetch_health(base, token, timeout) if base else {}
     return ProjectView(
         root, spec, doc, workflows, runbooks, dashboards, shown_url(base) if base else None, live

@@ -17,6 +17,7 @@ from keel.review.checks import (
     alerting,
     canary_production,
     ci_scans,
+    dashboard,
     gcs_bucket,
     probe_timeouts,
     secret_ages,
@@ -239,3 +240,66 @@ def test_the_score_weighs_by_priority_and_ignores_skipped_items() -> None:
 def test_a_bad_keel_yaml_is_a_spec_error_naming_the_line(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"keel.yaml:2"):
         project(tmp_path, "service: svc\nenvironments: {x: {platform: nowhere}}\n")
+
+
+def _export(root: Path, target: str, env: str, name: str) -> None:
+    from keel.dashboard.exports import render
+    from keel.dashboard.panels import dashboard_for
+    from keel.spec import load_spec
+
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(target, dashboard_for(load_spec(root / "keel.yaml"), env)))
+
+
+def test_this_repository_commits_its_dashboards_up_to_date() -> None:
+    finding = dashboard(load_project(ROOT / "keel.yaml"))
+    assert finding.status is Status.passed, finding.evidence
+    assert "dashboards/bayit-plus-backend-production.grafana.json (grafana, production)" in finding.evidence
+    assert "(cloudmonitoring, production)" in finding.evidence
+
+
+def test_a_dashboard_keel_exported_must_follow_keel_yaml(tmp_path: Path) -> None:
+    finding = dashboard(project(tmp_path))
+    assert finding.status is Status.warn and "keel dashboard export" in finding.fix
+    _export(tmp_path, "grafana", "production", "dashboards/prod.json")
+    _export(tmp_path, "cloudmonitoring", "staging", "monitoring/staging.json")
+    finding = dashboard(project(tmp_path))
+    assert finding.status is Status.passed
+    assert finding.evidence == (
+        "up to date with keel.yaml: dashboards/prod.json (grafana, production), "
+        "monitoring/staging.json (cloudmonitoring, staging)"
+    )
+    # a new SLO changes the dashboard: both exports are now stale, and the fix regenerates each
+    finding = dashboard(project(tmp_path, BASE + "slos:\n  availability: {objective: 99.5}\n"))
+    assert finding.status is Status.failed
+    assert "dashboards/prod.json: out of date with keel.yaml: panels[" in finding.evidence
+    assert "monitoring/staging.json: out of date" in finding.evidence
+    assert (
+        "keel dashboard export --target cloudmonitoring --env staging -o monitoring/staging.json"
+        in finding.fix
+    )
+
+
+def test_dashboards_keel_did_not_export_are_listed_but_not_compared(tmp_path: Path) -> None:
+    hand_made = json.dumps({"title": "by hand", "panels": [], "schemaVersion": 39})
+    finding = dashboard(project(tmp_path, **{"dashboards__team.json": hand_made}))
+    assert finding.status is Status.warn and "dashboards/team.json: not exported by keel" in finding.evidence
+    _export(tmp_path, "grafana", "production", "dashboards/prod.json")
+    finding = dashboard(project(tmp_path))
+    assert finding.status is Status.passed and finding.evidence.endswith(
+        "also dashboards/team.json (not keel's)"
+    )
+    finding = dashboard(project(tmp_path, **{"dashboards__broken.json": "{"}))
+    assert finding.status is Status.failed and "dashboards/broken.json: not valid JSON" in finding.evidence
+
+
+def test_a_hostile_dashboard_file_is_reported_not_read(tmp_path: Path) -> None:
+    finding = dashboard(project(tmp_path, **{"dashboards__deep.json": "[" * 100_000}))
+    assert (
+        finding.status is Status.failed
+        and "dashboards/deep.json: not valid JSON (nested too deep)" in finding.evidence
+    )
+    (tmp_path / "dashboards" / "deep.json").unlink()
+    finding = dashboard(project(tmp_path, **{"monitoring__huge.json": "[" + "0," * 3_000_000 + "0]"}))
+    assert finding.status is Status.failed and "larger than 5,000,000 characters" in finding.evidence
