@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sentry_sdk
 from fastapi import FastAPI
 
 from bayit import catalog
@@ -14,6 +16,7 @@ from bayit.app import create_app
 from bayit.front import CatalogLane
 from bayit.settings import Settings
 from tests.bayit.conftest import TEST_SECRET
+from tests.bayit.test_sentry import Captured, sentry_server  # noqa: F401 -- the capture server fixture
 from tests.support.postgres import free_port
 
 
@@ -128,3 +131,29 @@ async def test_a_database_that_refuses_connections_is_a_503_with_retry_after() -
     assert r.json()["error"]["code"] == "service_unavailable"
     assert r.json()["correlation_id"] == "lane-503"
     assert "pw" not in r.text
+
+
+async def test_an_error_in_the_lane_reaches_sentry(
+    sentry_server: tuple[str, Captured],  # noqa: F811 -- the fixture imported above
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dsn, captured = sentry_server
+    settings = Settings(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bayit.db'}", SECRET_KEY=TEST_SECRET, SENTRY_DSN=dsn
+    )
+    app = create_app(settings, migrate=False)
+
+    async def broken(*_args: Any, **_kwargs: Any) -> bytes:
+        raise RuntimeError("catalog broke")
+
+    monkeypatch.setattr(catalog, "page", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bayit.test") as c:
+        r = await c.get("/api/v1/content?q=private", headers={"X-Correlation-ID": "lane-sentry"})
+    await app.state.db.dispose()
+    sentry_sdk.flush(timeout=10)
+    assert r.status_code == 500
+    exceptions = [e for e in captured.events() if "exception" in e]
+    assert [e["exception"]["values"][-1]["type"] for e in exceptions] == ["RuntimeError"]
+    assert "query_string" not in exceptions[0].get("request", {})
