@@ -1,7 +1,8 @@
 """Throughput and latency of GET /api/v1/content?limit=20 on PostgreSQL at 64 concurrent connections (wrk):
 the lean reference (the same query through asyncpg in a plain Starlette handler), the service without its
 logging and metrics middleware (bare) and as deployed (instrumented). Rounds rotate the order in one run;
-reports medians and each server's throughput as a ratio of the reference's in the same round.
+reports medians and each server's throughput as a ratio of the reference's in the same round, and the server
+process's CPU time per request (from /proc), steadier than wall-clock throughput on a shared machine.
 
     .venv/bin/python -m benchmarks.bayit.bench_content [--rounds 5] [--seconds 10]
 """
@@ -53,6 +54,12 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path) -> dict[str,
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -87,6 +94,7 @@ def main() -> int:
     }
     results: dict[str, list[dict[str, float]]] = {"reference": [], "bare": [], "instrumented": []}
     procs: list[subprocess.Popen[bytes]] = []
+    pids: dict[str, int] = {}
     try:
         ports = {}
         for name in results:
@@ -112,6 +120,7 @@ def main() -> int:
                 )
             )
             ports[name] = port
+            pids[name] = procs[-1].pid
         for port in ports.values():
             wait_http(f"http://127.0.0.1:{port}/api/v1/content?limit=20", timeout=180)
             run_wrk(
@@ -121,15 +130,19 @@ def main() -> int:
             names = list(ports)
             order = names[r % len(names) :] + names[: r % len(names)]
             for name in order:
+                cpu_before = cpu_seconds(pids[name])
                 res = run_wrk(
                     f"http://127.0.0.1:{ports[name]}/api/v1/content?limit=20",
                     args.seconds,
                     args.connections,
                     script,
                 )
+                res["cpu_us"] = (cpu_seconds(pids[name]) - cpu_before) / (res["rps"] * args.seconds) * 1e6
                 results[name].append(res)
                 print(
-                    f"round {r + 1} {name:13s} {res['rps']:8.0f} req/s  p50 {res['p50_ms']:6.1f} ms  p95 {res['p95_ms']:6.1f} ms  errors {res['errors']:.0f}",
+                    f"round {r + 1} {name:13s} {res['rps']:8.0f} req/s  p50 {res['p50_ms']:6.1f} ms"
+                    f"  p95 {res['p95_ms']:6.1f} ms  server CPU {res['cpu_us']:5.0f} us/req"
+                    f"  errors {res['errors']:.0f}  load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
                 time.sleep(1)
@@ -143,19 +156,30 @@ def main() -> int:
         for name in ("bare", "instrumented")
     }
     med = {
-        name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p95_ms", "errors")}
+        name: {
+            k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p95_ms", "cpu_us", "errors")
+        }
         for name, rs in results.items()
     }
     print("\nmedians over rounds")
     for name, m in med.items():
         print(
             f"  {name:13s} {m['rps']:8.0f} req/s  p50 {m['p50_ms']:6.1f} ms  p95 {m['p95_ms']:6.1f} ms"
-            f"  errors {m['errors']:.0f}"
+            f"  server CPU {m['cpu_us']:5.0f} us/req  errors {m['errors']:.0f}"
         )
     for name, values in ratios.items():
         per_round = ", ".join(f"{x:.3f}" for x in values)
         print(
             f"  {name}/reference throughput: median {statistics.median(values):.3f} (per round: {per_round})"
+        )
+    for name in ("bare", "instrumented"):  # requests per server CPU-second, less disturbed by neighbours
+        per_cpu = [
+            ref["cpu_us"] / x["cpu_us"] for x, ref in zip(results[name], results["reference"], strict=True)
+        ]
+        per_round = ", ".join(f"{x:.3f}" for x in per_cpu)
+        print(
+            f"  {name}/reference requests per server CPU-s: median {statistics.median(per_cpu):.3f}"
+            f" (per round: {per_round})"
         )
     return 0
 

@@ -6,20 +6,23 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from bayit import __version__, errors
 from bayit.api import auth, content, index, live, users, watchlist
 from bayit.db import Database
 from bayit.edge import EdgeMiddleware, Limits
 from bayit.faults import install as install_faults
+from bayit.front import CatalogLane
 from bayit.health import install as install_health
 from bayit.health import load_health_settings, settings_secrets
 from bayit.migrate import upgrade
-from bayit.observability import ObservabilityMiddleware, metrics_endpoint
+from bayit.observability import ObservabilityMiddleware, Observer, metrics_endpoint
 from bayit.ratelimit import LoginGuard
 from bayit.seed import seed
 from bayit.sentry import init_sentry
@@ -71,6 +74,16 @@ async def _start_up(app: FastAPI, *, migrate: bool, seed_catalog: bool, max_back
     lifecycle.mark_started()
 
 
+class BayitApp(FastAPI):
+    """FastAPI with one layer in front of its whole middleware stack (``bayit.front``), when set."""
+
+    front: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return self.front(stack) if self.front is not None else stack
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -95,7 +108,7 @@ def create_app(
             await app.state.db.dispose()
             log.info("database pool closed")
 
-    app = FastAPI(
+    app = BayitApp(
         title=settings.APP_NAME,
         version=__version__,
         description="The Bayit+ media backend: catalog, live channels, users and watchlists.",
@@ -120,7 +133,7 @@ def create_app(
     app.add_api_route("/", index.index, include_in_schema=False)
     app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False))
     # Inside the metrics: an injected 500 or delay is counted like a real one, so alert rules can see it.
-    install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production
+    faults = install_faults(app, settings)  # off unless BAYIT_FAULT_* is set; refused in production
     app.state.instrumented = instrument
     limits = Limits(
         max_body_bytes=settings.MAX_REQUEST_BODY_BYTES,
@@ -139,9 +152,20 @@ def create_app(
             allow_credentials=False,  # bearer tokens travel in a header, never in cookies
             max_age=600,
         )
-    if instrument:
-        app.add_middleware(ObservabilityMiddleware)
+    observer = Observer() if instrument else None
+    if observer is not None:
+        app.add_middleware(ObservabilityMiddleware, observer=observer)
     install_health(app, settings)  # outermost: probes answer without the app's middleware or routing
+    if not faults.active:  # the catalog's fast lane, in front of it all (injected faults live in the stack)
+        app.front = partial(
+            CatalogLane,
+            path=f"{prefix}/content",
+            db=app.state.db,
+            limits=limits,
+            observer=observer,
+            handlers=app.exception_handlers,
+            cors=bool(settings.cors_origins),
+        )
     if settings.SENTRY_DSN is not None:
         init_sentry(
             settings.SENTRY_DSN.get_secret_value(),

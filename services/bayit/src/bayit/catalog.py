@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, func, or_, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bayit.db import Database
 from bayit.models import Content
 from bayit.schemas import ContentOut
 
@@ -84,7 +83,7 @@ def compiled(dialect: Dialect, key: tuple[bool, bool, bool, bool, bool]) -> Comp
 
 
 async def page(
-    conn: AsyncConnection,
+    db: Database,
     *,
     limit: int,
     offset: int,
@@ -93,45 +92,25 @@ async def page(
     language: str | None,
     q: str | None,
 ) -> bytes:
-    """One catalog page as the JSON of ``ContentPage``."""
+    """One catalog page as the JSON of ``ContentPage``: one round trip (the total is a window count), through
+    ``Database.fetch`` (on PostgreSQL straight on an asyncpg connection)."""
     values: dict[str, Any] = {"limit": limit, "offset": offset, "type": type_, "category": category}
     values["language"] = language
     if q is not None:
         values["q1"] = values["q2"] = values["q3"] = f"%{escape_like(q.strip())}%"
     key = (type_ is not None, category is not None, language is not None, q is not None)
-    dialect = conn.dialect
+    dialect = db.engine.dialect
     statement = compiled(dialect, (*key, False))
-    rows = await _fetch(conn, statement, values)
+    rows = await db.fetch(statement.sql, statement.params(values))
     if rows:
         total = int(rows[0][-1])
-    else:
-        total = int((await _fetch(conn, compiled(dialect, (*key, True)), values))[0][0] or 0)
+    else:  # past the end: the window count has no row to ride on
+        count = compiled(dialect, (*key, True))
+        total = int((await db.fetch(count.sql, count.params(values)))[0][0] or 0)
     items = [dict(zip(NAMES, row, strict=False)) for row in rows]
     next_offset = offset + limit if offset + limit < total else None
     body = {"items": items, "total": total, "limit": limit, "offset": offset, "next_offset": next_offset}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-async def _fetch(conn: AsyncConnection, statement: Compiled, values: Mapping[str, Any]) -> Sequence[Any]:
-    """Rows of one statement. On PostgreSQL straight through asyncpg on the pooled connection (no result
-    adaptation, no greenlet hop), its errors translated like SQLAlchemy's; elsewhere as driver SQL."""
-    params = statement.params(values)
-    if conn.dialect.driver != "asyncpg":
-        return (await conn.exec_driver_sql(statement.sql, params)).all()
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    try:
-        rows: Sequence[Any] = await driver.fetch(statement.sql, *params)
-    except Exception as exc:
-        if getattr(exc, "sqlstate", None) is None:
-            # not an answer from the server (a timeout, a broken or busy connection): the connection's state
-            # is unknown, so the pool must not hand it out again
-            await conn.invalidate()
-        if type(exc).__module__.startswith("asyncpg"):
-            # the same exception SQLAlchemy raises, so the error handlers classify it alike (503 / 400 / 500)
-            raise DBAPIError(statement.sql, None, exc, connection_invalidated=driver.is_closed()) from exc
-        raise
-    return rows
 
 
 def etag(body: bytes) -> str:

@@ -29,6 +29,26 @@ class BodyTimeout(HTTPException):
         super().__init__(408, f"request body not received within {timeout:g} s")
 
 
+def refusal(scope: Scope, limits: Limits) -> tuple[int, str] | None:
+    """The status and message that refuse this request on its head alone (too many or too large headers,
+    a bad or too large ``Content-Length``), or None when it may go on."""
+    headers = scope["headers"]
+    declared: bytes | None = None
+    size = 0
+    for name, value in headers:
+        size += len(name) + len(value) + 4
+        if name == b"content-length":
+            declared = value
+    if len(headers) > limits.max_headers or size > limits.max_header_bytes:
+        return 431, f"request headers exceed {limits.max_headers} fields or {limits.max_header_bytes} bytes"
+    if declared is not None:
+        if not declared.isdigit():
+            return 400, "Content-Length is not a number"
+        if int(declared) > limits.max_body_bytes:
+            return 413, f"request body larger than {limits.max_body_bytes} bytes"
+    return None
+
+
 class EdgeMiddleware:
     """Refuses oversized requests before they cost memory: headers beyond the limits (431), a declared
     ``Content-Length`` over the body limit (413, nothing read), a streamed body that passes it (413, counted
@@ -47,24 +67,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         limits = self.limits
-        headers = scope["headers"]
-        declared: bytes | None = None
-        size = 0
-        for name, value in headers:
-            size += len(name) + len(value) + 4
-            if name == b"content-length":
-                declared = value
-        if len(headers) > limits.max_headers or size > limits.max_header_bytes:
-            message = f"request headers exceed {limits.max_headers} fields or {limits.max_header_bytes} bytes"
-            await send_error(send, 431, message)
+        refused = refusal(scope, limits)
+        if refused is not None:
+            await send_error(send, *refused)
             return
-        if declared is not None:
-            if not declared.isdigit():
-                await send_error(send, 400, "Content-Length is not a number")
-                return
-            if int(declared) > limits.max_body_bytes:
-                await send_error(send, 413, f"request body larger than {limits.max_body_bytes} bytes")
-                return
 
         received = 0
         body_done = False

@@ -18,6 +18,7 @@ from bayit.envelope import CORRELATION_HEADER, correlation_id, request_correlati
 __all__ = [
     "JsonFormatter",
     "ObservabilityMiddleware",
+    "Observer",
     "configure_logging",
     "correlation_id",
     "metrics_endpoint",
@@ -40,14 +41,26 @@ LATENCY = Histogram(
 )
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # one encoder, not one per line
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with the request's correlation id and any ``extra`` fields."""
 
     converter = time.gmtime  # type: ignore[assignment]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._second_text = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # the date and time change once a second: formatted once a second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._second_text}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -58,7 +71,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:
@@ -92,18 +105,46 @@ def _route_template(scope: Scope) -> str:
     return path[:cut] + template if cut > 0 else template
 
 
+class Observer:
+    """What every request leaves behind: one access-log line and its count and latency in the metrics, by
+    route template. Shared by the observability middleware and the catalog's fast lane (``bayit.front``)."""
+
+    def __init__(self, *, access_log: bool = True, metrics: bool = True) -> None:
+        self.access_log = access_log
+        self.metrics = metrics
+        self.log = logging.getLogger("bayit.access")
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def record(self, method: str, route: str, path: str, status: int, elapsed: float) -> None:
+        if self.metrics:
+            key = (method, route, status)
+            children = self._children.get(key)
+            if children is None:  # label children cached: no label resolution per request
+                labels = (method, route, str(status))
+                children = self._children[key] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+            children[0].inc()
+            children[1].observe(elapsed)
+        if self.access_log and self.log.isEnabledFor(logging.INFO):
+            # the record built directly: the same record ``log.info(..., extra=...)`` makes, without the
+            # caller's frame lookup (an access line's origin is this line, always)
+            record = logging.LogRecord(self.log.name, logging.INFO, __file__, 0, "request", None, None)
+            record.method = method
+            record.route = route
+            record.path = path[:200]
+            record.status = status
+            record.duration_ms = round(elapsed * 1000, 2)
+            self.log.handle(record)
+
+
 class ObservabilityMiddleware:
     """Correlation id (honoured or generated, echoed back), access log, request count and latency.
 
     Labels use the route template (``/api/v1/content/{content_id}``), never the raw path, to bound cardinality.
     """
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = True, metrics: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, observer: Observer | None = None) -> None:
         self.app = app
-        self.access_log = access_log
-        self.metrics = metrics
-        self.log = logging.getLogger("bayit.access")
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self.observer = observer or Observer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,33 +171,19 @@ class ObservabilityMiddleware:
         except Exception:
             # Answered here, while the correlation id is known, so the 500 carries it in header and body;
             # re-raised for the server's log and for Sentry's ASGI integration.
-            _errors_log.error("unhandled error", exc_info=True, extra={"path": scope["path"][:200]})
+            log_unhandled(scope)
             if not started:
                 await send_error(send_wrapper, 500, "internal error")
             raise
         finally:
             elapsed = time.perf_counter() - start
-            route = _route_template(scope)
-            if self.metrics:
-                key = (scope["method"], route, str(status))
-                children = self._children.get(key)
-                if children is None:
-                    children = (REQUESTS.labels(*key), LATENCY.labels(*key))
-                    self._children[key] = children
-                children[0].inc()
-                children[1].observe(elapsed)
-            if self.access_log:
-                self.log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "route": route,
-                        "path": scope["path"][:200],
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
+            self.observer.record(scope["method"], _route_template(scope), scope["path"], status, elapsed)
             correlation_id.reset(token)
+
+
+def log_unhandled(scope: Scope) -> None:
+    """Log the exception being handled as an unhandled error of this request (call from an except block)."""
+    _errors_log.error("unhandled error", exc_info=True, extra={"path": scope["path"][:200]})
 
 
 async def metrics_endpoint(_request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from starlette.types import Scope
 
 from bayit import catalog
 from bayit.api.deps import ReaderDep
+from bayit.db import Database
 from bayit.models import Content
 from bayit.schemas import (
     COMMON_ERRORS,
@@ -56,29 +58,38 @@ class CatalogRoute(Route):
 
 async def fast_list_content(request: Request) -> Response:
     """``GET /content`` as a plain Starlette endpoint, routed ahead of FastAPI's (which documents it): one
-    model validation of the query string instead of FastAPI's per-parameter solving, the same 422s."""
+    model validation of the query string instead of FastAPI's per-parameter solving, the same 422s. (Usually
+    answered before any routing, by ``bayit.front``; this route serves when that lane is off.)"""
+    return await _page(request, parse_query(request.scope["query_string"]))
+
+
+def parse_query(query_string: bytes) -> ContentQuery:
+    """The catalog's query string, validated with its one model; a bad one raises FastAPI's 422 error."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     try:
-        query = ContentQuery.model_validate(dict(request.query_params))
+        return ContentQuery.model_validate(dict(pairs))
     except ValidationError as exc:
         errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
-    return await _page(request, query)
+
+
+async def tagged_page(db: Database, query: ContentQuery) -> tuple[bytes, str]:
+    """The page's JSON and its ETag. The hot path (bayit.catalog): a compiled statement per filter
+    combination, rows straight to JSON, one round trip per page."""
+    body = await catalog.page(
+        db,
+        limit=query.limit,
+        offset=query.offset,
+        type_=query.type.value if query.type is not None else None,
+        category=query.category,
+        language=query.language,
+        q=query.q,
+    )
+    return body, catalog.etag(body)
 
 
 async def _page(request: Request, query: ContentQuery) -> Response:
-    # The hot path (bayit.catalog): a compiled statement per filter combination, rows straight to JSON; one
-    # round trip per page (the total is a window count); no dependency to solve for the connection.
-    async with request.app.state.db.read() as conn:
-        body = await catalog.page(
-            conn,
-            limit=query.limit,
-            offset=query.offset,
-            type_=query.type.value if query.type is not None else None,
-            category=query.category,
-            language=query.language,
-            q=query.q,
-        )
-    tag = catalog.etag(body)
+    body, tag = await tagged_page(request.app.state.db, query)
     headers = {"ETag": tag, "Cache-Control": catalog.CACHE_CONTROL}
     if catalog.not_modified(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
