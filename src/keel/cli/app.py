@@ -33,6 +33,8 @@ COMMANDS: tuple[str, ...] = (
     "alerts",
     "watch",
     "review",
+    "dora",
+    "dashboard",
 )
 
 

@@ -264,3 +264,29 @@ def dora(history: History) -> DoraReport:
         time_to_restore(history),
     )
     return DoraReport(history.start, history.end, metrics, counts)
+
+
+def duration_text(seconds: float) -> str:
+    """``3d 4h``, ``2h 05m``, ``4m 10s``, ``12s``."""
+    s = round(seconds)
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def display(metric: Metric) -> str:
+    """The figure as people read it; "unknown" (lead time without commit times) or "no data"."""
+    if metric.value is None:
+        return "unknown" if metric.name == "lead_time" else "no data"
+    if metric.unit == "ratio":
+        return f"{metric.value * 100:.1f}%"
+    if metric.unit == "seconds":
+        return duration_text(metric.value)
+    return f"{metric.value:.2f}/day"
