@@ -267,7 +267,9 @@ def dora(history: History) -> DoraReport:
 
 
 def duration_text(seconds: float) -> str:
-    """``3d 4h``, ``2h 05m``, ``4m 10s``, ``12s``."""
+    """``3d 4h``, ``2h 05m``, ``4m 10s``, ``12.5s``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
     s = round(seconds)
     days, rest = divmod(s, 86400)
     hours, rest = divmod(rest, 3600)

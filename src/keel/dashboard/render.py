@@ -243,6 +243,8 @@ def deployments_panel(data: Mapping[str, Any], base_query: str) -> str:
             "-" if v is None else f"step {v['step'] + 1} look {v['look']}: {v['outcome']} ({v['summary']})"
         )
         cls = _OUTCOME_CLASS.get(r["outcome"], "")
+        if r["kind"] == "rollback":  # a manual rollback that rolled back did what it was asked
+            cls = "ok" if r["outcome"] == "rolled_back" else cls
         out.append(
             f'<tr data-rollout="{_e(r["rollout"])}"><td>{_e(when(r["started"]))}</td><td>{_e(r["kind"])}</td>'
             f'<td><a href="{_e(r["link"])}">{_e(r["revision"])}</a></td>'
@@ -334,7 +336,7 @@ def page(
     notes = "".join(f"<li>{_e(n)}</li>" for n in meta.get("notes", ()))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-{head_refresh}<title>{_e(title)}</title><link rel="stylesheet" href="/static/dashboard.css"></head>
+{head_refresh}<title>{_e(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/dashboard.css"></head>
 <body><a class="skip" href="#health">Skip to the panels</a>
 <header><h1>{_e(title)}</h1><p>Updated {_e(when(meta["now"]))} · <a href="/api/v1">JSON API</a></p>
 <form method="get" action="/" class="controls">{"".join(selects)}<button type="submit">Apply</button></form>
@@ -356,7 +358,7 @@ def deployment_page(report: Mapping[str, Any]) -> str:
     duration = "in progress" if report["duration_s"] is None else duration_text(report["duration_s"])
     title = f"{report['kind']} {report['revision']} ({report['rollout']})"
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title><link rel="stylesheet" href="/static/dashboard.css"></head>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/dashboard.css"></head>
 <body><header><h1>{_e(title)}</h1><p><a href="/">Back to the dashboard</a> · <a href="/api/v1/deployments/{_e(report["rollout"])}">JSON</a></p></header>
 <main><section><h2>Outcome</h2><div class="figures">{figure("detail.phase", "Outcome", report["phase"])}{figure("detail.duration", "Duration", duration)}</div>
 <p>Cause: <span data-figure="detail.cause">{_e(report["cause"] or "-")}</span></p></section>
