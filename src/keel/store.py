@@ -79,7 +79,10 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS events_env ON events (environment, service)",
     "CREATE INDEX IF NOT EXISTS serving_env ON serving (environment, service)",
     "CREATE INDEX IF NOT EXISTS deployments_env ON deployments (environment, service, started)",
-    "CREATE INDEX IF NOT EXISTS transitions_rollout ON transitions (rollout_id)",
+    # the dashboard's reads: covering, so a window of releases never reads the rollouts' (large) state column
+    "CREATE INDEX IF NOT EXISTS rollouts_history ON rollouts "
+    "(environment, created, service, kind, phase, id, revision, previous, updated)",
+    "CREATE INDEX IF NOT EXISTS transitions_rollout ON transitions (rollout_id, to_phase, at, weight)",
     "CREATE INDEX IF NOT EXISTS verdicts_rollout ON verdicts (rollout_id)",
     "CREATE INDEX IF NOT EXISTS alert_history_env ON alert_history (service, environment, at)",
 )

@@ -15,21 +15,23 @@ TERMINAL_PHASES = ("promoted", "failed", "rolled_back", "rollback_failed")
 MAX_PAGE = 500  # releases per timeline page
 
 # One row per release: the deployment record (its finish), the commit it shipped, when keel decided to roll it
-# back, why it ended (the last turn towards a rollback or a failure), the highest weight the revision held and
-# the number of looks; every part is an indexed lookup by rollout id, so a window of releases is one statement.
+# back and the highest weight the revision held; every part is a lookup in a covering index by rollout id, so a
+# window of releases is one statement that never reads the rollouts' state column.
 _RELEASES = """
 SELECT r.id, r.kind, r.revision, r.previous, r.phase, r.created, r.updated,
   d.finished, c.sha, c.committed,
   (SELECT MIN(t.at) FROM transitions t WHERE t.rollout_id = r.id AND t.to_phase = 'rolling_back') AS failed_at,
-  (SELECT MAX(t.weight) FROM transitions t WHERE t.rollout_id = r.id) AS max_weight,
-  (SELECT t.reason FROM transitions t WHERE t.rollout_id = r.id
-     AND t.to_phase IN ('rolling_back', 'failed', 'paused', 'rollback_failed') ORDER BY t.id DESC LIMIT 1) AS cause,
-  (SELECT COUNT(*) FROM verdicts v WHERE v.rollout_id = r.id) AS looks
+  (SELECT MAX(t.weight) FROM transitions t WHERE t.rollout_id = r.id) AS max_weight{extra}
 FROM rollouts r
 LEFT JOIN deployments d ON d.rollout_id = r.id
 LEFT JOIN commits c ON c.rollout_id = r.id
 WHERE r.environment = ? AND (CAST(? AS TEXT) IS NULL OR r.service = ?) AND r.created >= ? AND r.created < ?
 """
+# What the timeline shows besides (a page of rows, so evaluated for those rows only): why it ended, the looks.
+_DETAIL = """,
+  (SELECT t.reason FROM transitions t WHERE t.rollout_id = r.id
+     AND t.to_phase IN ('rolling_back', 'failed', 'paused', 'rollback_failed') ORDER BY t.id DESC LIMIT 1) AS cause,
+  (SELECT COUNT(*) FROM verdicts v WHERE v.rollout_id = r.id) AS looks"""
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,10 @@ def _release(row: Mapping[str, Any]) -> ReleaseRecord:
         finished=finished,
         reached_users=max_weight is not None and int(max_weight) > 0,
         failed_at=float(row["failed_at"]) if row["failed_at"] is not None else None,
-        cause=row["cause"],
+        cause=row.get("cause"),
         commit=row["sha"],
         committed=float(row["committed"]) if row["committed"] is not None else None,
-        looks=int(row["looks"]),
+        looks=int(row.get("looks") or 0),
     )
 
 
@@ -148,14 +150,16 @@ class HistoryReader:
         return (self.environment, self.service, self.service)
 
     def history(self, start: float, end: float) -> History:
-        rows = self.store.query(_RELEASES + " ORDER BY r.created, r.rowid", (*self._scope, start, end))
+        rows = self.store.query(
+            _RELEASES.format(extra="") + " ORDER BY r.created, r.rowid", (*self._scope, start, end)
+        )
         return History(start, end, tuple(_release(r) for r in rows), self.incidents(start, end))
 
     def releases(self, start: float, end: float, *, limit: int = 50, offset: int = 0) -> list[ReleaseRecord]:
         """A page of the timeline, newest first."""
         limit = max(1, min(limit, MAX_PAGE))
         rows = self.store.query(
-            _RELEASES + " ORDER BY r.created DESC, r.rowid DESC LIMIT ? OFFSET ?",
+            _RELEASES.format(extra=_DETAIL) + " ORDER BY r.created DESC, r.rowid DESC LIMIT ? OFFSET ?",
             (*self._scope, start, end, limit, max(offset, 0)),
         )
         return [_release(r) for r in rows]
