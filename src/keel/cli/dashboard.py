@@ -16,7 +16,14 @@ performance against the review's targets, SLOs, the release timeline with outcom
 traffic split of the latest canary and DORA metrics, refreshing itself; the same figures as JSON under /api/v1.
 Needs the local extra (Starlette, uvicorn). Exit codes: 0 stopped, 1 failed, 2 bad keel.yaml or options."""
 
+DEFAULT_PORT = 8686
+
 group = typer.Typer(help=HELP, invoke_without_command=True, no_args_is_help=False)
+
+
+def dashboard_hint(spec_file: Path, env: str) -> str:
+    """How to open the dashboard of an environment (what ``keel demo --keep`` ends with)."""
+    return f"dashboard: keel dashboard --file {spec_file} --env {env}  ->  http://127.0.0.1:{DEFAULT_PORT}/"
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -53,7 +60,7 @@ def dashboard(
         "127.0.0.1", "--host", envvar="KEEL_DASHBOARD_HOST", help="Address to listen on."
     ),
     port: int = typer.Option(
-        8686, "--port", min=0, max=65535, envvar="KEEL_DASHBOARD_PORT", help="Port (0: a free one)."
+        DEFAULT_PORT, "--port", min=0, max=65535, envvar="KEEL_DASHBOARD_PORT", help="Port (0: a free one)."
     ),
 ) -> None:
     if ctx.invoked_subcommand is not None:
