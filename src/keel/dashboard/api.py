@@ -83,6 +83,7 @@ class Dashboard:
     objectives: Mapping[str, SloSpec]
     windows: WindowSource | None = None
     probe: ServiceProbe | None = None
+    source: str = "router"  # what the windows come from (analysis.source)
     clock: Callable[[], float] = time.time
     notes: list[str] = field(default_factory=list)
 
@@ -119,10 +120,10 @@ class Dashboard:
         try:
             slices = await read_slices(self.windows, start, end, points)
         except KeelError as exc:
-            return {"available": False, "reason": f"router unavailable: {exc}"}
+            return {"available": False, "reason": f"{self.source} unavailable: {exc}"}
         data = performance(slices)
         data["errors"] = await self.probe.errors() if self.probe is not None else None
-        return {"available": True, "source": "router", "start": start, "end": end, **data}
+        return {"available": True, "source": self.source, "start": start, "end": end, **data}
 
     async def slos(self, minutes: int, points: int) -> dict[str, Any]:
         end = self.clock()
@@ -135,10 +136,10 @@ class Dashboard:
         try:
             slices = await read_slices(self.windows, start, end, points)
         except KeelError as exc:
-            return {"available": False, "reason": f"router unavailable: {exc}"}
+            return {"available": False, "reason": f"{self.source} unavailable: {exc}"}
         return {
             "available": True,
-            "source": "router",
+            "source": self.source,
             "start": start,
             "end": end,
             "slos": slos(slices, self.objectives),

@@ -53,13 +53,7 @@ class Slice:
 def sum_windows(start: float, end: float, windows: Sequence[RevisionWindow]) -> Slice:
     requests = sum(w.requests for w in windows)
     errors = sum(w.errors for w in windows)
-    latency: LatencyHistogram | None = None
-    for w in windows:
-        if latency is None:
-            latency = w.latency
-        elif latency.bounds == w.latency.bounds:
-            latency = latency.plus(w.latency)
-    return Slice(start, end, requests, errors, latency)
+    return Slice(start, end, requests, errors, _merged([w.latency for w in windows]))
 
 
 async def read_slices(source: WindowSource, start: float, end: float, count: int) -> list[Slice]:
@@ -114,11 +108,12 @@ def performance(slices: Sequence[Slice]) -> dict[str, Any]:
 
 
 def _merged(histograms: Sequence[LatencyHistogram | None]) -> LatencyHistogram | None:
+    """The sum of the histograms; an empty one (a source's "no data", whatever its bounds) adds nothing."""
     merged: LatencyHistogram | None = None
     for h in histograms:
-        if h is None:
+        if h is None or (merged is not None and h.total == 0):
             continue
-        if merged is None:
+        if merged is None or merged.total == 0:
             merged = h
         elif merged.bounds == h.bounds:
             merged = merged.plus(h)
@@ -168,3 +163,20 @@ def slos(slices: Sequence[Slice], objectives: Mapping[str, SloSpec]) -> list[dic
             }
         )
     return out
+
+
+class SourceWindows:
+    """The platform's revisions with windows from a metric source (Prometheus, Cloud Monitoring): the same
+    figures the canary analysis reads, summed over the revisions."""
+
+    def __init__(self, platform: Any, source: Any) -> None:
+        self._platform = platform
+        self._source = source
+
+    async def revisions(self) -> Sequence[Any]:
+        revisions: Sequence[Any] = await self._platform.revisions()
+        return revisions
+
+    async def window(self, revision: str, start: float, end: float) -> RevisionWindow:
+        window: RevisionWindow = await self._source.window(revision, start, end)
+        return window
