@@ -3,12 +3,16 @@ the figures the page shows equal the API's, and bad input is a 400 naming the pa
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from keel.analysis.base import Outcome
 from keel.dashboard.api import Dashboard
@@ -112,3 +116,43 @@ async def test_an_unknown_release_is_a_404(client: tuple[httpx.AsyncClient, Rig,
     c, _, _ = client
     assert (await c.get("/api/v1/deployments/r-nosuch")).status_code == 404
     assert (await c.get("/deployments/r-nosuch")).status_code == 404
+
+
+ENDPOINTS = (
+    "/", "/api/v1/health", "/api/v1/performance", "/api/v1/slos", "/api/v1/deployments", "/api/v1/traffic",
+    "/api/v1/dora",
+)  # fmt: skip
+
+
+async def test_no_query_string_makes_a_500(client: tuple[httpx.AsyncClient, Rig, dict[str, str]]) -> None:
+    """Any value of any parameter, on every endpoint: an answer or a 400, never a server error. (Hypothesis
+    drives a thread; the requests run on this test's event loop, where the client lives.)"""
+    c, _, _ = client
+    loop = asyncio.get_running_loop()
+    names = st.sampled_from(["days", "minutes", "points", "limit", "offset", "refresh", "rollout", "other"])
+    values = st.one_of(st.integers(-(10**20), 10**20).map(str), st.text(max_size=30))
+    seen: list[int] = []
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(ENDPOINTS), st.dictionaries(names, values, max_size=3))
+    def check(path: str, params: dict[str, str]) -> None:
+        response = asyncio.run_coroutine_threadsafe(c.get(path, params=params), loop).result(timeout=60)
+        seen.append(response.status_code)
+        assert response.status_code in (200, 400, 404), (path, params, response.text[:300])
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            check()
+        except BaseException as exc:  # handed to the test below
+            failures.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    while worker.is_alive():
+        await asyncio.sleep(0.01)
+    worker.join()
+    if failures:
+        raise failures[0]
+    assert 400 in seen and 200 in seen

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     write_project(directory, port, hold=6.0)
     load: Load | None = None
     dashboard: subprocess.Popen[str] | None = None
+    commit = pytest.MonkeyPatch()  # what a CI job sets: the commit each deploy ships, an hour old
+    commit.setenv("KEEL_COMMIT_SHA", "c0ffee" * 6 + "abcd")
+    commit.setenv("KEEL_COMMIT_TIME", str(round(time.time() - 3600)))
     try:
         releases: dict[str, str] = {}
         code, first, stderr = deploy(directory, "RELEASE=1")
@@ -93,6 +97,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         dashboard, url = _start_dashboard(directory)
         yield Served(url, directory, artifacts, releases)
     finally:
+        commit.undo()
         if dashboard is not None:
             dashboard.terminate()
             dashboard.wait(timeout=20)
@@ -141,6 +146,7 @@ def test_every_panel_renders_with_data(served: Served, page: Any) -> None:
     assert page.locator("#deployments tbody tr").count() == 4
     assert shown["traffic.weights"]
     assert page.locator("#traffic svg polyline").count() == 1
+    assert re.fullmatch(r"1h 0\dm", shown["dora.lead_time"]), shown["dora.lead_time"]  # commit an hour before
     for name in ("deployment_frequency", "change_failure_rate", "deployment_success_rate", "time_to_restore"):
         assert shown[f"dora.{name}"] not in ("no data", ""), name
     hover = page.get_attribute('[data-figure="dora.lead_time"] >> xpath=..', "title")

@@ -110,6 +110,44 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.3g}{unit}"
 
 
+def deploys_per_day(daily: Sequence[Mapping[str, Any]], start: float, end: float) -> str:
+    """Deploys per UTC day as stacked bars: promoted (green) under the rest (red), one bar per day."""
+    first, last = int(start // 86400), int(end // 86400)
+    days = list(range(first, last + 1))
+    good = dict.fromkeys(days, 0)
+    bad = dict.fromkeys(days, 0)
+    for row in daily:
+        day = int(row["day"] // 86400)
+        if day in good:
+            (good if row["phase"] == "promoted" else bad)[day] += int(row["count"])
+    top = max((good[d] + bad[d] for d in days), default=0)
+    if top == 0:
+        return '<p class="empty">no deploys in the window</p>'
+    width, height, left, bottom = 560, 110, 40, 18
+    slot = (width - left - 10) / len(days)
+    bars = []
+    for i, d in enumerate(days):
+        x = left + i * slot
+        h_good = good[d] / top * (height - bottom - 8)
+        h_bad = bad[d] / top * (height - bottom - 8)
+        base = height - bottom
+        label = f"{when(d * 86400)[:10]}: {good[d]} promoted, {bad[d]} not"
+        bars.append(
+            f"<g><title>{_e(label)}</title>"
+            f'<rect x="{x:.1f}" y="{base - h_good:.1f}" width="{max(slot - 1, 1):.1f}" height="{h_good:.1f}" fill="#1a7f37"/>'
+            f'<rect x="{x:.1f}" y="{base - h_good - h_bad:.1f}" width="{max(slot - 1, 1):.1f}" height="{h_bad:.1f}" fill="#cf222e"/></g>'
+        )
+    return (
+        '<figure class="chart-box"><figcaption>Deploys per day (green promoted, red not)</figcaption>'
+        f'<svg class="chart" role="img" aria-label="Deploys per day" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}"><title>Deploys per day</title>'
+        f'<text x="4" y="14" class="tick">{top}</text><text x="4" y="{height - bottom}" class="tick">0</text>'
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" class="axis"/>'
+        f'{"".join(bars)}<text x="{left}" y="{height - 4}" class="tick">{_e(when(start)[:10])}</text>'
+        f'<text x="{width - 80}" y="{height - 4}" class="tick">{_e(when(end)[:10])}</text></svg></figure>'
+    )
+
+
 def figure(key: str, label: str, text: str, *, hint: str = "", ok: bool | None = None) -> str:
     cls = "figure" + ("" if ok is None else (" ok" if ok else " bad"))
     title = f' title="{_e(hint)}"' if hint else ""
@@ -233,6 +271,7 @@ def deployments_panel(data: Mapping[str, Any], base_query: str) -> str:
         figure("deploy.promoted", "Deploys promoted", str(counts.get("deploy:promoted", 0))),
         figure("deploy.rolled_back", "Deploys rolled back", str(counts.get("deploy:rolled_back", 0))),
         "</div>",
+        deploys_per_day(data["daily"], data["start"], data["end"]),
         '<table class="timeline"><caption>Releases, newest first</caption><thead><tr>'
         '<th scope="col">started</th><th scope="col">kind</th><th scope="col">revision</th>'
         '<th scope="col">outcome</th><th scope="col">why</th><th scope="col">deciding verdict</th></tr></thead><tbody>',
@@ -356,12 +395,15 @@ def deployment_page(report: Mapping[str, Any]) -> str:
         for t in report["transitions"]
     )
     duration = "in progress" if report["duration_s"] is None else duration_text(report["duration_s"])
+    traffic = ""
+    if report["traffic"]:
+        traffic = traffic_panel({**report, "points": report["traffic"]})
     title = f"{report['kind']} {report['revision']} ({report['rollout']})"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/dashboard.css"></head>
 <body><header><h1>{_e(title)}</h1><p><a href="/">Back to the dashboard</a> · <a href="/api/v1/deployments/{_e(report["rollout"])}">JSON</a></p></header>
 <main><section><h2>Outcome</h2><div class="figures">{figure("detail.phase", "Outcome", report["phase"])}{figure("detail.duration", "Duration", duration)}</div>
-<p>Cause: <span data-figure="detail.cause">{_e(report["cause"] or "-")}</span></p></section>
+<p>Cause: <span data-figure="detail.cause">{_e(report["cause"] or "-")}</span></p>{traffic}</section>
 <section id="verdicts"><h2>Verdicts (the last one decided)</h2><table><thead><tr><th scope="col">step</th><th scope="col">look</th><th scope="col">at</th><th scope="col">outcome</th><th scope="col">summary</th></tr></thead><tbody>{rows or '<tr><td colspan="5">no looks</td></tr>'}</tbody></table></section>
 <section><h2>Transitions</h2><table><thead><tr><th scope="col">at</th><th scope="col">phase</th><th scope="col">reason</th></tr></thead><tbody>{transitions}</tbody></table></section>
 </main></body></html>
