@@ -20,6 +20,7 @@ from keel.dashboard.app import create_app
 from keel.dashboard.dora import Metric, display
 from keel.rollout.commit import Commit
 from keel.slo.config import SloSpec
+from keel.store import AlertRow
 from tests.dashboard.fakes import FixedProbe, FixedWindows
 from tests.dashboard.test_history import release
 from tests.keel.rollout.fakes import Rig
@@ -45,11 +46,18 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Rig, 
 
 
 async def test_every_panel_answers_with_data(client: tuple[httpx.AsyncClient, Rig, dict[str, str]]) -> None:
-    c, _, ids = client
+    c, rig, ids = client
     index = (await c.get("/api/v1")).json()
     assert index["service"] == "svc" and "/api/v1/dora?days=" in index["endpoints"]
     health = (await c.get("/api/v1/health")).json()
     assert health["readiness"]["ready"] is True and health["dependencies"][1]["status"] == "not configured"
+    assert health["alerts"] == []
+    rig.store.save_alert(
+        AlertRow("burn", "svc", "test", "ErrorBudgetBurn", "page", "firing", fired_at=rig.clock())
+    )
+    (firing,) = (await c.get("/api/v1/health")).json()["alerts"]
+    assert (firing["name"], firing["state"], firing["since"]) == ("ErrorBudgetBurn", "firing", rig.clock())
+    assert "ErrorBudgetBurn (page): firing" in (await c.get("/")).text
     perf = (await c.get("/api/v1/performance", params={"minutes": 2, "points": 2})).json()
     assert perf["summary"]["requests"] == 150 and perf["errors"]["rate_5xx"] == 0.002
     slos = (await c.get("/api/v1/slos", params={"minutes": 2, "points": 2})).json()

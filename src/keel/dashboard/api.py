@@ -102,12 +102,14 @@ class Dashboard:
     # --- panels -----------------------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
+        from keel.slo.status import from_store
+
+        # alerts pending or firing, as keel watch last saved them (the store is the watcher's memory)
+        alerts = [a.to_json() for a in from_store(self.store, self.service, self.environment)]
         if self.probe is None:
-            return {
-                "available": False,
-                "reason": "this environment's platform gives the dashboard no service URL",
-            }
-        return {"available": True, **await self.probe.health()}
+            reason = "this environment's platform gives the dashboard no service URL"
+            return {"available": False, "reason": reason, "alerts": alerts}
+        return {"available": True, **await self.probe.health(), "alerts": alerts}
 
     async def performance(self, minutes: int, points: int) -> dict[str, Any]:
         end = self.clock()

@@ -157,9 +157,21 @@ def figure(key: str, label: str, text: str, *, hint: str = "", ok: bool | None =
     )
 
 
+def alerts_list(alerts: Sequence[Mapping[str, Any]]) -> str:
+    if not alerts:
+        return '<p data-figure="health.alerts">no alert pending or firing (keel watch)</p>'
+    items = "".join(
+        f'<li class="{"bad" if a["state"] == "firing" else ""}">{_e(a["name"])} ({_e(a["severity"])}): '
+        f"{_e(a['state'])} since {_e(when(a['since']))}</li>"
+        for a in alerts
+    )
+    return f'<p data-figure="health.alerts">{len(alerts)} alert(s)</p><ul class="alerts">{items}</ul>'
+
+
 def health_panel(data: Mapping[str, Any]) -> str:
     if not data.get("available"):
-        return f'<p class="empty" data-figure="health.reason">{_e(data.get("reason", "unavailable"))}</p>'
+        reason = f'<p class="empty" data-figure="health.reason">{_e(data.get("reason", "unavailable"))}</p>'
+        return reason + alerts_list(data.get("alerts", ()))
     ready = data["readiness"]
     state = {True: "ready", False: "not ready", None: "unreachable"}[ready["ready"]]
     out = [
@@ -179,6 +191,7 @@ def health_panel(data: Mapping[str, Any]) -> str:
     if not data["dependencies"]:
         out.append('<tr><td colspan="3">the service reports no dependency checks</td></tr>')
     out.append("</tbody></table>")
+    out.append(alerts_list(data.get("alerts", ())))
     return "".join(out)
 
 
