@@ -20,7 +20,7 @@ from keel.dashboard.app import create_app
 from keel.dashboard.dora import Metric, display
 from keel.rollout.commit import Commit
 from keel.slo.config import SloSpec
-from keel.store import AlertRow
+from keel.store import AlertRow, RolloutRow
 from tests.dashboard.fakes import FixedProbe, FixedWindows
 from tests.dashboard.test_history import release
 from tests.keel.rollout.fakes import Rig
@@ -164,3 +164,16 @@ async def test_no_query_string_makes_a_500(client: tuple[httpx.AsyncClient, Rig,
     if failures:
         raise failures[0]
     assert 400 in seen and 200 in seen
+
+
+async def test_a_release_this_keel_cannot_read_is_named(
+    client: tuple[httpx.AsyncClient, Rig, dict[str, str]],
+) -> None:
+    c, rig, _ = client
+    rig.store.insert_rollout(RolloutRow("r-damaged", "test", "svc", "deploy", "svc-9", None, "promoted", False,
+                                        {"kind": "deploy"}, rig.clock(), rig.clock()))  # fmt: skip
+    response = await c.get("/api/v1/deployments/r-damaged")
+    assert (
+        response.status_code == 500 and "release r-damaged: its stored record cannot be read" in response.text
+    )
+    assert (await c.get("/api/v1/deployments")).status_code == 200  # the timeline still reads it

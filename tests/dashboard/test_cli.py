@@ -54,3 +54,36 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "nowhere" in unknown.stderr
     port = keel("dashboard", "--env", "staging", "--port", "70000", cwd=tmp_path)
     assert port.returncode == 2 and "--port" in port.stderr
+
+
+def test_dashboard_serves_on_the_printed_url(tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+
+    import httpx
+
+    from tests.keel.cli.releases import KEEL
+
+    (tmp_path / "keel.yaml").write_text(SPEC)
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("KEEL_STATE_DIR", None)
+    proc = subprocess.Popen(
+        [KEEL, "dashboard", "--env", "staging", "--port", "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match is not None, line
+        base = match.group(0)
+        index = httpx.get(base + "api/v1", timeout=30).json()
+        assert index["service"] == "svc" and index["environment"] == "staging"
+        health = httpx.get(base + "api/v1/health", timeout=30).json()
+        assert health["available"] is False and "no service URL" in health["reason"]
+        assert httpx.get(base + "api/v1/dora?days=0", timeout=30).status_code == 400
+        assert "no releases in the window" in httpx.get(base, timeout=30).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -64,6 +64,10 @@ def rollout_id(raw: str) -> str:
     return raw
 
 
+class UnreadableRecord(KeelError):
+    """A release whose stored state this keel cannot read (written by another version, or damaged)."""
+
+
 class ServiceProbe(Protocol):
     """Readiness and the service's own metrics (the real one reads HTTP; tests may pass another)."""
 
@@ -186,7 +190,12 @@ class Dashboard:
         row = self.store.rollout(rid)
         if row is None or row.service != self.service or row.environment != self.environment:
             return None
-        return build_report(self.store, Rollout.from_json(row.state)).to_json()
+        try:
+            return build_report(self.store, Rollout.from_json(row.state)).to_json()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UnreadableRecord(
+                f"release {rid}: its stored record cannot be read ({type(exc).__name__}: {exc})"
+            ) from None
 
     def traffic(self, rid: str | None) -> dict[str, Any]:
         """The traffic split over time of one deploy (default: the newest): the new revision's weight."""

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from keel.dashboard import render
-from keel.dashboard.api import PARAMETERS, BadParameter, Dashboard, parameter, rollout_id
+from keel.dashboard.api import PARAMETERS, BadParameter, Dashboard, UnreadableRecord, parameter, rollout_id
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -32,6 +32,12 @@ API_INDEX = {
 }
 
 
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return HTMLResponse(f"<!doctype html><title>error</title><p>{render._e(message)}</p>", status_code=status)
+
+
 def _guarded(handler: Handler) -> Handler:
     """Bad input is a 400 naming the parameter (never a 500)."""
 
@@ -39,11 +45,9 @@ def _guarded(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except BadParameter as exc:
-            if request.url.path.startswith("/api/"):
-                return JSONResponse({"error": str(exc)}, status_code=400)
-            return HTMLResponse(
-                f"<!doctype html><title>bad request</title><p>{render._e(exc)}</p>", status_code=400
-            )
+            return _error(request, 400, str(exc))
+        except UnreadableRecord as exc:  # the store's fault, not the request's: said, with the release named
+            return _error(request, 500, str(exc))
 
     return run
 

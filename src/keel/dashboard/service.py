@@ -182,8 +182,9 @@ class HttpProbe:
         ready = await readiness(self.ready_url, self.timeout)
         exposition, urls, failed = await self._scrape()
         deps = {d.name: d for d in exposition.dependencies}
-        for name, status in ready.get("checks", {}).items():  # listed by readiness but not exported
-            deps.setdefault(name, Dependency(name, status, None))
+        for name, status in ready.get("checks", {}).items():  # readiness just ran them: its status is fresher
+            latency = deps[name].latency_ms if name in deps and status != "not configured" else None
+            deps[name] = Dependency(name, status, latency)
         return {
             "readiness": ready,
             "dependencies": [deps[n].to_json() for n in sorted(deps)],
