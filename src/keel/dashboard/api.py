@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from keel.dashboard.dora import dora
 from keel.dashboard.history import HistoryReader
-from keel.dashboard.series import WindowSource, performance, read_slices, slos
+from keel.dashboard.series import Slice, WindowSource, performance, read_slices, slos
 from keel.errors import KeelError
 from keel.slo.config import SloSpec
 from keel.store import Store
@@ -115,41 +115,37 @@ class Dashboard:
             return {"available": False, "reason": reason, "alerts": alerts}
         return {"available": True, **await self.probe.health(), "alerts": alerts}
 
-    async def performance(self, minutes: int, points: int) -> dict[str, Any]:
+    async def _slices(self, minutes: int, points: int) -> tuple[float, float, list[Slice] | str]:
+        """The span's slices, or why there are none (no source, or the source is down)."""
         end = self.clock()
         start = end - minutes * 60.0
         if self.windows is None:
-            return {
-                "available": False,
-                "reason": "no traffic source for this environment (local router only)",
-            }
+            return start, end, "no metric source for this environment"
         try:
-            slices = await read_slices(self.windows, start, end, points)
+            return start, end, await read_slices(self.windows, start, end, points)
         except KeelError as exc:
-            return {"available": False, "reason": f"{self.source} unavailable: {exc}"}
-        data = performance(slices)
-        data["errors"] = await self.probe.errors() if self.probe is not None else None
-        return {"available": True, "source": self.source, "start": start, "end": end, **data}
+            return start, end, f"{self.source} unavailable: {exc}"
+
+    async def performance_and_slos(self, minutes: int, points: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Both panels from one read of the source (the page shows them together)."""
+        start, end, slices = await self._slices(minutes, points)
+        if isinstance(slices, str):
+            gone = {"available": False, "reason": slices}
+            return gone, gone
+        head = {"available": True, "source": self.source, "start": start, "end": end}
+        errors = await self.probe.errors() if self.probe is not None else None
+        perf = {**head, **performance(slices), "errors": errors}
+        return perf, {**head, "slos": slos(slices, self.objectives)}
+
+    async def performance(self, minutes: int, points: int) -> dict[str, Any]:
+        return (await self.performance_and_slos(minutes, points))[0]
 
     async def slos(self, minutes: int, points: int) -> dict[str, Any]:
-        end = self.clock()
-        start = end - minutes * 60.0
-        if self.windows is None:
-            return {
-                "available": False,
-                "reason": "no traffic source for this environment (local router only)",
-            }
-        try:
-            slices = await read_slices(self.windows, start, end, points)
-        except KeelError as exc:
-            return {"available": False, "reason": f"{self.source} unavailable: {exc}"}
-        return {
-            "available": True,
-            "source": self.source,
-            "start": start,
-            "end": end,
-            "slos": slos(slices, self.objectives),
-        }
+        start, end, slices = await self._slices(minutes, points)
+        if isinstance(slices, str):
+            return {"available": False, "reason": slices}
+        return {"available": True, "source": self.source, "start": start, "end": end,
+                "slos": slos(slices, self.objectives)}  # fmt: skip
 
     def deployments(self, days: int, limit: int, offset: int) -> dict[str, Any]:
         end = self.clock()

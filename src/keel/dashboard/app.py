@@ -59,8 +59,8 @@ def create_app(dashboard: Dashboard) -> Starlette:
         q = request.query_params
         days, minutes, points = parameter(q, "days"), parameter(q, "minutes"), parameter(q, "points")
         limit, offset, refresh = parameter(q, "limit"), parameter(q, "offset"), parameter(q, "refresh")
-        health, perf, slos = await asyncio.gather(
-            dashboard.health(), dashboard.performance(minutes, points), dashboard.slos(minutes, points)
+        health, (perf, slos) = await asyncio.gather(
+            dashboard.health(), dashboard.performance_and_slos(minutes, points)
         )
         base = urlencode({"days": days, "minutes": minutes, "refresh": refresh, "limit": limit}).replace(
             "&", "&amp;"

@@ -167,8 +167,18 @@ class HttpProbe:
         self.ready_url = ready_url
         self.targets = targets
         self.timeout = timeout
+        self._last: tuple[float, tuple[Exposition, list[str], list[str]]] | None = None
 
     async def _scrape(self) -> tuple[Exposition, list[str], list[str]]:
+        """The serving revisions' /metrics; one scrape serves the page's two panels (reused for a second)."""
+        now = time.monotonic()
+        if self._last is not None and now - self._last[0] < 1.0:
+            return self._last[1]
+        found = await self._scrape_now()
+        self._last = (time.monotonic(), found)
+        return found
+
+    async def _scrape_now(self) -> tuple[Exposition, list[str], list[str]]:
         from keel.errors import KeelError
 
         try:
