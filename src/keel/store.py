@@ -68,12 +68,23 @@ _TABLES: dict[str, str] = {
     id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, service TEXT NOT NULL, environment TEXT NOT NULL,
     name TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, at REAL NOT NULL, value REAL,
     detail TEXT NOT NULL)""",
+    # the commit each deploy shipped (lead time for changes); a new table, so older keels simply ignore it
+    "commits": """CREATE TABLE IF NOT EXISTS commits (
+    rollout_id TEXT PRIMARY KEY, service TEXT NOT NULL, environment TEXT NOT NULL, sha TEXT NOT NULL,
+    committed REAL, source TEXT NOT NULL)""",
 }
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS rollouts_env ON rollouts (environment, created)",
     "CREATE INDEX IF NOT EXISTS rollouts_scope ON rollouts (service, environment, active)",
     "CREATE INDEX IF NOT EXISTS events_env ON events (environment, service)",
     "CREATE INDEX IF NOT EXISTS serving_env ON serving (environment, service)",
+    "CREATE INDEX IF NOT EXISTS deployments_env ON deployments (environment, service, started)",
+    # the dashboard's reads: covering, so a window of releases never reads the rollouts' (large) state column
+    "CREATE INDEX IF NOT EXISTS rollouts_history ON rollouts "
+    "(environment, created, service, kind, phase, id, revision, previous, updated)",
+    "CREATE INDEX IF NOT EXISTS transitions_rollout ON transitions (rollout_id, to_phase, at, weight)",
+    "CREATE INDEX IF NOT EXISTS verdicts_rollout ON verdicts (rollout_id)",
+    "CREATE INDEX IF NOT EXISTS alert_history_env ON alert_history (service, environment, at)",
 )
 _SCHEMA = ";\n".join([*_TABLES.values(), *_INDEXES])
 
@@ -636,6 +647,22 @@ class Store:
             (environment, environment, *self._scope),
         ).fetchall()
         return [{**dict(r), "rolled_back": bool(r["rolled_back"])} for r in rows]
+
+    def record_commit(
+        self, rollout_id: str, environment: str, sha: str, committed: float | None, source: str
+    ) -> None:
+        """The commit a deploy ships (``committed``: its commit time, None when unknown)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO commits (rollout_id, service, environment, sha, committed, source) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (rollout_id) DO NOTHING",
+                (rollout_id, self._service, environment, sha, committed, source),
+            )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only statement written in keel's SQL (``?`` placeholders; readers such as the
+        dashboard aggregate in the database rather than reading every row)."""
+        return [dict(r) for r in self._db.execute(sql, params).fetchall()]
 
     # --- locks -----------------------------------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ def _print_summary(term: Terminal, result: dict[str, Any]) -> None:
             f"the environment still runs: keel status --file {result['directory']}/keel.yaml --env demo"
         )
         term.print(f"stop it with: keel down --file {result['directory']}/keel.yaml --env demo")
+        from keel.cli.dashboard import dashboard_hint
+
+        term.print(dashboard_hint(Path(result["directory"]) / "keel.yaml", "demo"))
 
 
 def demo(
@@ -82,6 +85,10 @@ def demo(
         )
     if not emit(term, report, output_format):
         _print_summary(term, report.to_json())
+    elif keep:  # JSON or Markdown on stdout: the way to the dashboard goes to stderr
+        from keel.cli.dashboard import dashboard_hint
+
+        term.info(dashboard_hint(where / "keel.yaml", "demo"))
     raise typer.Exit(report.exit_code)
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from keel.analysis.plan import AnalysisPlan
     from keel.notify.dispatch import Dispatcher
     from keel.platforms.base import Platform
+    from keel.rollout.commit import Commit
     from keel.rollout.engine import RolloutEngine
     from keel.rollout.wiring import Wiring
     from keel.spec import KeelSpec
@@ -120,10 +121,17 @@ class Release:
     # --- operations -----------------------------------------------------------------------------------------
 
     async def deploy(
-        self, *, revision_env: Mapping[str, str] | None = None, image: str | None = None, resume: bool = False
+        self,
+        *,
+        revision_env: Mapping[str, str] | None = None,
+        image: str | None = None,
+        resume: bool = False,
+        commit: Commit | None = None,
     ) -> RolloutReport:
         """Release a new revision through the gates and the strategy's steps, or (``resume``) continue the
-        environment's interrupted rollout."""
+        environment's interrupted rollout. ``commit`` is what it ships (for lead time); by default it is
+        read from KEEL_COMMIT_SHA, GITHUB_SHA or ``git`` in the spec's directory."""
+        from keel.rollout.commit import detect_commit
         from keel.rollout.runner import new_deploy, unfinished
 
         if resume and (revision_env or image):
@@ -144,6 +152,11 @@ class Release:
                     steps=self.spec.strategy.steps(), clock=self._clock, revision_env=dict(revision_env or {}),
                     image=image, owner=session.lock.owner.id,
                 )  # fmt: skip
+                shipped = commit if commit is not None else detect_commit(self.spec.base_dir)
+                if shipped is not None:
+                    store.record_commit(
+                        rollout.id, self.environment, shipped.sha, shipped.committed, shipped.source
+                    )
             session.lock.heartbeat(rollout.id)
             if not resume:
                 await self._announce_plan(session)

@@ -60,6 +60,7 @@ def test_summary_draws_each_release_and_the_traffic() -> None:
     assert "p95 latency of the synthetic traffic" in text and "300ms" in text
     assert "errors of the synthetic traffic" in text
     assert "stop it with: keel down --file /tmp/d/keel.yaml --env demo" in text
+    assert "dashboard: keel dashboard --file /tmp/d/keel.yaml --env demo  ->  http://127.0.0.1:8686/" in text
 
 
 def _full_release(revision: str, phase: str, previous: str | None, rollback: dict[str, Any] | None) -> dict:
