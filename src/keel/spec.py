@@ -13,6 +13,7 @@ from keel.durations import Duration
 from keel.platforms.config import PlatformConfig
 from keel.platforms.registry import PLATFORMS
 from keel.probing import Probes
+from keel.secrets.config import SecretsSpec
 from keel.slo.config import DEFAULT_SLOS, AlertsSpec, SlosSpec
 from keel.storeconfig import StoreSpec
 from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, error_message, read_yaml
@@ -182,6 +183,7 @@ class KeelSpec(Model):
     slos: SlosSpec = DEFAULT_SLOS
     alerts: AlertsSpec = AlertsSpec()
     store: StoreSpec = StoreSpec()
+    secrets: SecretsSpec = SecretsSpec()
     source: str = Field(default=DEFAULT_FILE, exclude=True)
 
     def environment(self, name: str) -> PlatformConfig:
@@ -327,6 +329,7 @@ def parse_spec(doc: YamlDocument) -> KeelSpec:
         raise SpecError(problems) from None
     problems = _semantic_problems(doc, {name: getattr(spec, name) for name in _SECTION_RULES}, base_dir)
     problems += _warmup_problems(doc, spec)
+    problems += _secrets_problems(doc, spec)
     if problems:
         raise SpecError(problems)
     return spec
@@ -345,6 +348,15 @@ def _warmup_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
             "make it shorter than every canary step's hold",
         )
     ]
+
+
+def _secrets_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
+    """Secrets are delivered to an environment of this file."""
+    wanted = spec.secrets.environment
+    if wanted is None or wanted in spec.environments:
+        return []
+    known = ", ".join(sorted(spec.environments))
+    return [doc.problem(("secrets", "environment"), f"no environment {wanted!r} (known: {known})")]
 
 
 def load_spec(path: str | Path = DEFAULT_FILE) -> KeelSpec:
