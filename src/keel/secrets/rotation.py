@@ -178,11 +178,13 @@ class Rotator:
         """Take steps until the rotation ends, waits for its grace window, or a retried step fails again.
         Raises SecretsError when the rollback itself stopped (the record says where: ``--resume`` retries)."""
         r = rotation
+        retired_once = False
         while not r.phase.terminal:
             if r.phase is P.GRACE:
                 assert r.retire_at is not None
-                if self._clock() < r.retire_at:
+                if self._clock() < r.retire_at or retired_once:  # a failed retirement waits for the operator
                     return r
+                retired_once = True
                 r = self._move(r, P.RETIRING, "grace window over: retiring the old key")
                 continue
             phase = r.phase
