@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "alerts",
     "watch",
     "review",
+    "secrets",
 )
 
 
