@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from keel.platforms.base import Platform, Revision, RevisionSpec, TrafficSplit
+from keel.platforms.base import Platform, PlatformError, Revision, RevisionSpec, TrafficSplit
 from keel.secrets.backends.base import CURRENT, PREVIOUS, SecretBackend, VersionState
 from keel.secrets.config import SecretsSpec, SecretType
 from keel.secrets.errors import SecretsError
+from keel.secrets.values import scrub
 
 if TYPE_CHECKING:
     from keel.spec import KeelSpec
@@ -68,7 +69,10 @@ class SecretsPlatform:
 
     async def deploy(self, spec: RevisionSpec) -> Revision:
         env = {**delivered_env(self._secrets, self._backend), **resolve_env(spec.env, self._backend)}
-        return await self.inner.deploy(RevisionSpec(spec.name, env, spec.image, spec.command))
+        try:
+            return await self.inner.deploy(RevisionSpec(spec.name, env, spec.image, spec.command))
+        except PlatformError as exc:  # its message goes to keel's records: no value may ride along
+            raise PlatformError(scrub(str(exc), _secret_values(env, spec.env))) from None
 
     async def set_traffic(self, weights: Mapping[str, int]) -> TrafficSplit:
         return await self.inner.set_traffic(weights)
@@ -84,6 +88,11 @@ class SecretsPlatform:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+def _secret_values(env: Mapping[str, str], requested: Mapping[str, str]) -> list[str]:
+    """The values of ``env`` that came from the backend (declared secrets and resolved references)."""
+    return [value for key, value in env.items() if requested.get(key) != value]
 
 
 def delivery_environment(spec: KeelSpec) -> str | None:
