@@ -4,14 +4,46 @@ and schedule (never a value), and storing a secret's value in service (``keel se
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel.secrets.backends.base import CURRENT, PREVIOUS, SecretBackend, VersionState
 from keel.secrets.config import SecretsSpec
 from keel.secrets.records import RotationRecords
 from keel.secrets.state import RotationPhase
 
+if TYPE_CHECKING:
+    from keel.spec import KeelSpec
+
 DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class SecretAges:
+    """What ``keel review`` reads: the rows, or why they could not be read (no key here, say)."""
+
+    rows: tuple[SecretRow, ...] = ()
+    problem: str = ""
+
+
+def read_ages(spec: KeelSpec, now: float) -> SecretAges:
+    """The declared secrets' rows, creating nothing (no key file, no store) when they do not exist yet."""
+    from keel.errors import KeelError
+    from keel.rollout.wiring import existing_store
+    from keel.secrets.wiring import backend_of
+
+    if not spec.secrets.items:
+        return SecretAges()
+    try:
+        backend = backend_of(spec, create_key=False)
+        store = existing_store(spec)
+        try:
+            records = RotationRecords(store, spec.service) if store is not None else None
+            return SecretAges(tuple(inventory(spec.secrets, backend, records, now)))
+        finally:
+            if store is not None:
+                store.close()
+    except (KeelError, ImportError) as exc:
+        return SecretAges(problem=str(exc))
 
 
 @dataclass(frozen=True)
@@ -53,8 +85,9 @@ def store_value(backend: SecretBackend, secret_id: str, value: str) -> int:
 
 
 def inventory(
-    secrets: SecretsSpec, backend: SecretBackend, records: RotationRecords, now: float
+    secrets: SecretsSpec, backend: SecretBackend, records: RotationRecords | None, now: float
 ) -> list[SecretRow]:
+    """One row per declared secret; ``records`` None: no store yet, so no rotation on record."""
     rows: list[SecretRow] = []
     for name, item in sorted(secrets.items.items()):
         sid = item.secret_id(name)
@@ -62,8 +95,9 @@ def inventory(
         current = info.aliases.get(CURRENT) if info else None
         version = info.version(current) if info is not None and current is not None else None
         enabled = sum(1 for v in info.versions if v.state is VersionState.ENABLED) if info else 0
-        done = next((r for r in records.history(name, limit=20) if r.phase is RotationPhase.DONE), None)
-        active = records.active(name)
+        history = records.history(name, limit=20) if records is not None else []
+        done = next((r for r in history if r.phase is RotationPhase.DONE), None)
+        active = records.active(name) if records is not None else None
         last = version.created if version else None
         if done is not None and done.new_version == current and done.finished is not None:
             last = max(done.updated, last or 0.0)
