@@ -189,6 +189,9 @@ def rotate(
     env: str | None = typer.Option(
         None, "--env", "-e", envvar="KEEL_ENV", help="Environment (default: secrets.environment)."
     ),
+    no_grace: bool = typer.Option(
+        False, "--no-grace", help="JWT: retire the old key at once (a leaked key): every session ends."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be done; change nothing."),
     spec_file: Path = FILE_OPTION,
     output_format: OutputFormat = FORMAT_OPTION,
@@ -198,6 +201,8 @@ def rotate(
     spec = _spec(spec_file)
     if resume and abort:
         raise ConfigError("--resume and --abort: choose one")
+    if no_grace and (resume or abort):
+        raise ConfigError("--no-grace starts a rotation: it cannot change one under way")
     item = spec.secrets.items.get(name)
     if item is None:
         raise ConfigError(
@@ -215,7 +220,10 @@ def rotate(
 
     with secrets_parts(spec) as parts:
         worker = rotator(spec, environment, parts, on_step=on_step)
-        current = worker.active(name) if resume or abort else worker.begin(name, value)
+        if resume or abort:
+            current = worker.active(name)
+        else:
+            current = worker.begin(name, value, grace=0.0 if no_grace else None)
         if abort:
             final = asyncio.run(
                 worker.rollback(current, "aborted by the operator (keel secrets rotate --abort)")

@@ -135,8 +135,9 @@ class Rotator:
                 f"no secret {name!r} in keel.yaml's secrets.items (known: {known})"
             ) from None
 
-    def begin(self, name: str, value: str | None = None) -> Rotation:
-        """Record a new rotation of ``name`` (``value``: the provider's new key, for provided types)."""
+    def begin(self, name: str, value: str | None = None, *, grace: float | None = None) -> Rotation:
+        """Record a new rotation of ``name`` (``value``: the provider's new key, for provided types; ``grace``:
+        the JWT grace window instead of the item's, 0 to retire the old key at once, as after a leak)."""
         item = self.item(name)
         sid = item.secret_id(name)
         if item.type.provided and not value:
@@ -157,7 +158,7 @@ class Rotator:
             id=new_id("s"), service=self.service, secret=name, secret_id=sid, type=item.type,
             environment=self.environment, phase=P.CREATING, created=now, updated=now, old_version=current,
             old_previous=info.aliases.get(PREVIOUS) if info else None, phase_started=now,
-            latest_before=info.latest.version if info and info.latest else 0,
+            grace=grace, latest_before=info.latest.version if info and info.latest else 0,
             new_role=f"{item.role}_{random_token(8)}" if item.type is SecretType.DATABASE else None,
         )  # fmt: skip
         self.records.start(rotation)
@@ -328,9 +329,10 @@ class Rotator:
         found = info.version(old) if info is not None and old is not None else None
         enabled = found is not None and found.state is VersionState.ENABLED
         if item.type is SecretType.JWT:
-            if enabled and item.grace > 0:
-                retire_at = self._clock() + item.grace
-                return self._move(r, P.GRACE, f"old key verifies tokens for {item.grace:g}s more",
+            grace = item.grace if r.grace is None else r.grace
+            if enabled and grace > 0:
+                retire_at = self._clock() + grace
+                return self._move(r, P.GRACE, f"old key verifies tokens for {grace:g}s more",
                                   retire_at=retire_at, failed_step=None, reason="")  # fmt: skip
             return self._move(
                 r, P.RETIRING, "no grace window: retiring the old key", failed_step=None, reason=""

@@ -74,6 +74,7 @@ class Rotation:
     phase_started: float = 0.0
     revision: str | None = None
     retire_at: float | None = None
+    grace: float | None = None  # the operator's override of the item's grace window (0: retire at once)
     failed_step: str | None = None
     reason: str = ""
     notes: tuple[str, ...] = ()

@@ -260,3 +260,13 @@ def test_a_kill_at_any_step_is_resumed_to_the_end(rig: RotationRig, secret: str,
     assert grace_checked or secret != "jwt"
     rig.assert_settled(secret)
     assert all(rig.valid(t) for t in sessions) or secret == "jwt"  # JWT: the retired key's tokens had expired
+
+
+def test_a_leaked_jwt_key_is_retired_at_once(rig: RotationRig) -> None:
+    sessions = [rig.sign_in(1)]
+    rotator = rig.rotator()
+    final = asyncio.run(rotator.run(rotator.begin("jwt", grace=0.0)))
+    assert final.phase is RotationPhase.DONE
+    assert not any(rig.valid(t) for t in sessions)  # every session signed with the leaked key ends
+    assert rig.valid(rig.sign_in(2))
+    rig.assert_settled("jwt")
