@@ -123,7 +123,9 @@ def test_keel_help_of_every_subcommand_the_runbooks_use_runs() -> None:
 
 
 def test_the_secret_rotation_runbook_rotates_with_keel_secrets() -> None:
-    used = {tuple(words[1:4]) for file, words in COMMANDS if file == "SECRET_ROTATION.md" and words[0] == "keel"}
+    used = {
+        tuple(words[1:4]) for file, words in COMMANDS if file == "SECRET_ROTATION.md" and words[0] == "keel"
+    }
     assert {("secrets", "rotate", "jwt"), ("secrets", "rotate", "database"), ("secrets", "due")} <= used
 
 
