@@ -68,7 +68,7 @@ def _inventory(spec: KeelSpec) -> SecretsReport:
     from keel.secrets.report import SecretsReport
     from keel.secrets.wiring import secrets_parts
 
-    with secrets_parts(spec, create_key=False) as parts:
+    with secrets_parts(spec) as parts:
         rows = inventory(spec.secrets, parts.backend, parts.records, time.time())
     return SecretsReport(spec.service, tuple(rows))
 
@@ -127,7 +127,7 @@ def status(
         )
     term = terminal()
     reports: list[RotationReport] = []
-    with secrets_parts(spec, create_key=False) as parts:
+    with secrets_parts(spec) as parts:
         for secret in names:
             latest = parts.records.history(secret, limit=1)
             if latest:
