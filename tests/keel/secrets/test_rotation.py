@@ -270,3 +270,36 @@ def test_a_leaked_jwt_key_is_retired_at_once(rig: RotationRig) -> None:
     assert not any(rig.valid(t) for t in sessions)  # every session signed with the leaked key ends
     assert rig.valid(rig.sign_in(2))
     rig.assert_settled("jwt")
+
+
+def test_a_rotation_on_secret_manager(tmp_path: Path) -> None:
+    """The same procedure with Google Secret Manager (the official client against the local server) holding
+    the versions and their aliases."""
+    pytest.importorskip("google.cloud.secretmanager_v1")
+    from keel.emulators.secretmanager.server import running
+    from keel.secrets.backends.gcp import EMULATOR_HOST_ENV, SecretManagerBackend
+    from keel.secrets.config import GcpBackendConfig
+
+    with running() as host:
+        backend = SecretManagerBackend.from_config(
+            GcpBackendConfig(type="gcp", project="bayit-plus"), {EMULATOR_HOST_ENV: host}
+        )
+        rig = RotationRig(tmp_path)
+        rig.file_backend = backend  # type: ignore[assignment]
+        rig.backend.inner = backend
+        rig.serve_first_revision(jwt=FIRST_KEY, openai=OPENAI_OLD, database=DB_URL)
+        sessions = [rig.sign_in(1)]
+        assert rotate(rig, "jwt") is RotationPhase.GRACE
+        assert all(rig.valid(t) for t in sessions)
+        rig.faults.at["verify"] = SecretsError("unhealthy")
+        assert rotate(rig, "openai", OPENAI_NEW) is RotationPhase.ROLLED_BACK
+        rig.assert_settled("openai")
+        assert rotate(rig, "openai", OPENAI_NEW) is RotationPhase.DONE
+        info = backend.describe("openai")
+        assert info is not None and dict(info.aliases) == {CURRENT: 3, PREVIOUS: 1}
+        assert [v.state for v in info.versions] == [
+            VersionState.DISABLED,
+            VersionState.DESTROYED,
+            VersionState.ENABLED,
+        ]
+        rig.assert_settled("openai")

@@ -101,14 +101,41 @@ def create_app(api: SecretManagerApi | None = None) -> Starlette:
     return Starlette(routes=routes)
 
 
+def _socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+async def serve(host: str, port: int, stop: asyncio.Event, ready: Callable[[int], None]) -> None:
+    """Serve on ``host:port`` (0: a free port) until ``stop`` is set; ``ready(port)`` once it listens."""
+    import uvicorn
+
+    sock = _socket(host, port)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), log_level="warning", access_log=False, lifespan="off")
+    )
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()  # it stopped before listening: its error, or SystemExit from uvicorn
+            raise RuntimeError("the Secret Manager emulator stopped before it listened")
+        await asyncio.sleep(0.01)
+    ready(sock.getsockname()[1])
+    await stop.wait()
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    sock.close()
+
+
 @contextlib.contextmanager
 def running(host: str = "127.0.0.1") -> Iterator[str]:
     """The server on a free port in a background thread; yields ``host:port`` (SECRET_MANAGER_EMULATOR_HOST)."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock = _socket(host, 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(create_app(), log_level="warning", access_log=False, lifespan="off")

@@ -86,3 +86,29 @@ def test_an_emulator_is_reached_anonymously_only_on_loopback() -> None:
         endpoint(config, {EMULATOR_HOST_ENV: "10.1.2.3:8085"})
     remote = GcpBackendConfig(type="gcp", project="bayit-plus", endpoint="https://sm.example.com")
     assert endpoint(remote, {}) == ("https://sm.example.com", False)
+
+
+def test_keel_emulate_secretmanager_serves_until_sigterm() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    keel = str(Path(sys.executable).parent / "keel")
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [keel, "emulate", "secretmanager", "--port", "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith(f"{EMULATOR_HOST_ENV}=127.0.0.1:"), line
+        backend = SecretManagerBackend.from_config(
+            GcpBackendConfig(type="gcp", project="bayit-plus"), {EMULATOR_HOST_ENV: line.split("=", 1)[1]}
+        )
+        backend.add_version("k", PLANTED)
+        assert backend.access("k", "latest") == PLANTED
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
