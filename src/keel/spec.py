@@ -351,12 +351,24 @@ def _warmup_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
 
 
 def _secrets_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
-    """Secrets are delivered to an environment of this file."""
+    """Secrets are delivered to an environment of this file, one whose revisions keel starts itself."""
+    from keel.secrets.delivery import delivery_environment
+
     wanted = spec.secrets.environment
-    if wanted is None or wanted in spec.environments:
-        return []
-    known = ", ".join(sorted(spec.environments))
-    return [doc.problem(("secrets", "environment"), f"no environment {wanted!r} (known: {known})")]
+    if wanted is not None and wanted not in spec.environments:
+        known = ", ".join(sorted(spec.environments))
+        return [doc.problem(("secrets", "environment"), f"no environment {wanted!r} (known: {known})")]
+    target = delivery_environment(spec)
+    if spec.secrets.items and target is not None and spec.environments[target].platform == "cloudrun":
+        return [
+            doc.problem(
+                ("secrets", "environment") if wanted else ("secrets",),
+                f"environment {target!r} runs on Cloud Run, which reads secrets through its own secrets: "
+                "(Secret Manager references); keel secrets delivers values only to environments whose "
+                "revisions keel starts (local, memory)",
+            )
+        ]
+    return []
 
 
 def load_spec(path: str | Path = DEFAULT_FILE) -> KeelSpec:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keel.rollout.phases import Kind, Phase
 from keel.rollout.state import Rollout
@@ -79,18 +79,24 @@ class HttpVerifier:
     keel.health report (their names and statuses, never their details, which a service may fill with text)."""
 
     def __init__(
-        self, timeout: float = 10.0, attempts: int = 3, pause: float = 1.0, sleeper: Sleeper = asyncio.sleep
+        self,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        pause: float = 1.0,
+        sleeper: Sleeper = asyncio.sleep,
+        transport: Any = None,
     ):
         self.timeout = timeout
         self.attempts = attempts
         self.pause = pause
         self._sleep = sleeper
+        self._transport = transport  # an httpx transport (tests)
 
     async def verify(self, url: str) -> tuple[bool, str]:
         import httpx
 
         detail = ""
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as client:
             for attempt in range(self.attempts):
                 if attempt:
                     await self._sleep(self.pause)

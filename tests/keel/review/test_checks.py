@@ -200,8 +200,8 @@ def test_secret_ages_come_from_keel_secrets(tmp_path: Path, monkeypatch: pytest.
     finding = secret_ages(project(tmp_path))
     assert finding.status is Status.warn and "no secrets: section" in finding.evidence
     monkeypatch.setenv("KEEL_SECRETS_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
-    declared = BASE + (
-        "secrets:\n  environment: staging\n  items:\n"
+    declared = BASE.replace("environments:\n", "environments:\n  dev: {platform: memory}\n") + (
+        "secrets:\n  environment: dev\n  items:\n"
         "    jwt: {type: jwt, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, every: 90d}\n"
     )
     finding = secret_ages(project(tmp_path, declared))

@@ -70,3 +70,16 @@ def test_bad_sections_name_file_line_and_key(tmp_path: Path, section: str, expec
 def test_a_value_in_keel_yaml_is_refused_without_echoing_it(tmp_path: Path) -> None:
     text = problems(tmp_path, "secrets:\n  items:\n    k: {type: openai, env: K, value: sk-planted-9f8e7d}\n")
     assert "sk-planted-9f8e7d" not in text
+
+
+def test_a_cloud_run_environment_is_not_given_values(tmp_path: Path) -> None:
+    spec = """\
+service: svc
+environments:
+  production: {platform: cloudrun, project: bayit-plus, region: us-east1, service: svc}
+secrets:
+  items:
+    openai: {type: openai, env: OPENAI_API_KEY}
+"""
+    with pytest.raises(SpecError, match="runs on Cloud Run"):
+        parse_spec(parse_yaml(spec, str(tmp_path / "keel.yaml")))
