@@ -303,3 +303,26 @@ def test_a_rotation_on_secret_manager(tmp_path: Path) -> None:
             VersionState.ENABLED,
         ]
         rig.assert_settled("openai")
+
+
+@pytest.mark.parametrize("point", ["deploy", "verify", "set_alias:current"])
+def test_a_killed_rotation_can_be_aborted_instead(rig: RotationRig, point: str) -> None:
+    sessions = [rig.sign_in(1)]
+    rig.faults.at[point] = Killed(point)
+    with pytest.raises(Killed):
+        rotate(rig, "jwt")
+    rotator = rig.rotator()
+    final = asyncio.run(rotator.rollback(rotator.active("jwt"), "aborted by the operator"))
+    assert final.phase is RotationPhase.ROLLED_BACK and final.reason == "aborted by the operator"
+    assert rig.serving() == OLD and dict(rig.memory._weights) == {OLD: 100}
+    assert rig.store.active_rollout("test") is None  # the interrupted release was aborted too
+    rig.assert_settled("jwt")
+    assert all(rig.valid(t) for t in sessions)
+
+
+def test_a_rotation_whose_new_version_serves_cannot_be_aborted(rig: RotationRig) -> None:
+    rig.faults.at["revoke_role"] = SecretsError("PostgreSQL: connection refused")
+    assert rotate(rig, "database") is RotationPhase.REVOKING
+    rotator = rig.rotator()
+    with pytest.raises(RotationRefused, match="already in service"):
+        asyncio.run(rotator.rollback(rotator.active("database"), "abort"))
