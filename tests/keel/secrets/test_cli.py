@@ -17,6 +17,7 @@ import pytest
 from keel.secrets.records import RotationRecords
 from keel.store import Store
 from tests.keel.cli.releases import KEEL, free_port, keel
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +25,18 @@ ENV = "local"
 PLANTED_OPENAI = "sk-planted-openai-" + secrets.token_hex(16)
 
 
-def write_project(directory: Path, port: int, key_file: Path) -> Path:
-    env = {"ENVIRONMENT": "development", "DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'bayit.db'}",
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+ITEMS = """\
+    jwt: {type: jwt, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, grace: 2h, every: 30d}
+    openai: {type: openai, env: OPENAI_API_KEY, every: 90d}
+"""
+
+
+def write_project(
+    directory: Path, port: int, key_file: Path, items: str = ITEMS, database: bool = False
+) -> Path:
+    env = {"ENVIRONMENT": "development", "LOG_LEVEL": "WARNING"}
+    if not database:
+        env["DATABASE_URL"] = f"sqlite+aiosqlite:///{directory / 'bayit.db'}"
     spec = directory / "keel.yaml"
     spec.write_text(
         f"""service: bayit-secrets
@@ -46,22 +56,32 @@ secrets:
   backend: {{type: local, key_file: {key_file}}}
   verify: /health/deep
   items:
-    jwt: {{type: jwt, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, grace: 2h, every: 30d}}
-    openai: {{type: openai, env: OPENAI_API_KEY, every: 90d}}
-"""
+{items}"""
     )
     return spec
 
 
 def run(
-    directory: Path, *args: str, stdin: str | None = None, timeout: float = 240
+    directory: Path,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 240,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    if stdin is None:
+    if stdin is None and extra is None:
         return keel(*args, cwd=directory, timeout=timeout)
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(extra or {})}
     env.pop("KEEL_STATE_DIR", None)
-    return subprocess.run([KEEL, *args], cwd=directory, env=env, input=stdin, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    feed: dict[str, object] = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run(
+        [KEEL, *args],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **feed,  # type: ignore[call-overload]
+    )
 
 
 def sign_in(base: str, email: str) -> str:
@@ -168,3 +188,58 @@ def test_rotations_keep_users_signed_in_and_survive_a_kill(project: tuple[Path, 
         assert not any(value in text for text in outputs)
         assert value.encode() not in store_bytes
         assert value.encode() not in (directory / ".keel" / "secrets.json").read_bytes()
+
+
+@pytest.mark.postgres
+def test_a_database_rotation_on_bayit_and_postgresql(tmp_path: Path, postgres_server: PostgresServer) -> None:
+    """Bayit+ on PostgreSQL: the new login serves the released revision, users stay signed in, the old login is
+    revoked after, and the service stays healthy throughout."""
+    import uuid
+
+    import psycopg
+
+    tag = uuid.uuid4().hex[:8]
+    name, group, password = f"bayit_{tag}", f"bayit_app_{tag}", secrets.token_urlsafe(24)
+    postgres_server.psql(f"CREATE ROLE \"{group}\" LOGIN PASSWORD '{password}'")
+    postgres_server.psql(f'CREATE DATABASE "{name}" OWNER "{group}"')
+    hba = postgres_server.datadir / "pg_hba.conf"
+    hba.write_text(
+        f"host {name} postgres 127.0.0.1/32 trust\nhost {name} all 127.0.0.1/32 scram-sha-256\n"
+        + hba.read_text()
+    )
+    postgres_server.psql("SELECT pg_reload_conf()")
+    first_url = f"postgresql+asyncpg://{group}:{password}@127.0.0.1:{postgres_server.port}/{name}"
+
+    port = free_port()
+    directory = tmp_path / "project"
+    directory.mkdir()
+    items = (
+        f"    database: {{type: database, env: DATABASE_URL, admin_env: KEEL_DB_ADMIN_URL, role: {group}}}\n"
+    )
+    items += "    jwt: {type: jwt, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, grace: 2h}\n"
+    write_project(directory, port, tmp_path / "keys" / "bayit.key", items, database=True)
+    base = f"http://127.0.0.1:{port}"
+    admin = {"KEEL_DB_ADMIN_URL": postgres_server.url(name)}
+    try:
+        assert run(directory, "secrets", "set", "database", stdin=first_url).returncode == 0
+        assert run(directory, "secrets", "set", "jwt", stdin=secrets.token_urlsafe(48)).returncode == 0
+        deployed = run(directory, "deploy", "--env", ENV, "--format", "json")
+        assert deployed.returncode == 0, deployed.stderr
+        tokens = [sign_in(base, f"pg{i}@example.com") for i in range(2)]
+
+        rotated = run(directory, "secrets", "rotate", "database", "--format", "json", extra=admin)
+        assert rotated.returncode == 0, rotated.stderr + rotated.stdout
+        rotation = json.loads(rotated.stdout)["rotation"]
+        assert rotation["phase"] == "done" and any("revoked" in note for note in rotation["notes"])
+        assert all(signed_in(base, t) for t in tokens)  # the users (rows in PostgreSQL) are still there
+        assert httpx.get(f"{base}/health/deep", timeout=20).status_code == 200
+        sign_in(base, "after-rotation@example.com")  # and the new login writes
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(first_url.replace("+asyncpg", ""), connect_timeout=5).close()
+        active = postgres_server.psql(
+            f"SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = '{name}' AND usename <> 'postgres'"
+        ).split()
+        assert active == [rotation["new_role"]], active
+        assert password not in rotated.stdout + rotated.stderr
+    finally:
+        keel("down", "--env", ENV, cwd=directory, timeout=60)
