@@ -51,8 +51,9 @@ class ReleaseDeployer:
                 return DeployOutcome(promoted, rollout.revision, rollout.reason or rollout.phase.value)
         return _outcome(await self.release.deploy(revision_env=wanted))
 
-    async def settle(self) -> None:
-        if self.store.active_rollout(self.environment) is not None:
+    async def settle(self, env: Mapping[str, str]) -> None:
+        active = self.store.active_rollout(self.environment)
+        if active is not None and Rollout.from_json(active.state).revision_env == dict(env):
             await self.release.abort("keel secrets: the rotation is rolling back")
 
     async def restore(self, revision: str) -> None:

@@ -52,8 +52,9 @@ class Deployer(Protocol):
         resumed, and one that finished after ``since`` with this ``env`` is reported instead of repeated."""
         ...
 
-    async def settle(self) -> None:
-        """Abort the environment's unfinished release, if any (traffic back to the revision before it)."""
+    async def settle(self, env: Mapping[str, str]) -> None:
+        """Abort the environment's unfinished release if it is the one releasing ``env`` (traffic back to the
+        revision before it); another release (someone's deploy, another rotation) is left alone."""
         ...
 
     async def restore(self, revision: str) -> None:
@@ -380,7 +381,8 @@ class Rotator:
 
     async def _rollback(self, r: Rotation) -> Rotation:
         item = self.item(r.secret)
-        await self.deployer.settle()
+        if r.new_version is not None:
+            await self.deployer.settle(self._env(r))
         if (
             r.revision is not None
             and r.serving_before is not None

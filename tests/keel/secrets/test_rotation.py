@@ -326,3 +326,16 @@ def test_a_rotation_whose_new_version_serves_cannot_be_aborted(rig: RotationRig)
     rotator = rig.rotator()
     with pytest.raises(RotationRefused, match="already in service"):
         asyncio.run(rotator.rollback(rotator.active("database"), "abort"))
+
+
+def test_a_release_held_by_someone_else_rolls_the_rotation_back_and_leaves_theirs_alone(
+    rig: RotationRig,
+) -> None:
+    from keel.rollout.guards import EnvironmentLock, Owner
+
+    other = EnvironmentLock(rig.store, "test", Owner("deployer-1", "elsewhere", 1), rig.clock)
+    other.acquire()
+    assert rotate(rig, "jwt") is RotationPhase.ROLLED_BACK
+    assert "held" in rig.rotation("jwt").reason.lower() or "lock" in rig.rotation("jwt").reason.lower()
+    assert rig.store.lock("test") is not None  # their lock (and release) untouched
+    rig.assert_settled("jwt")
