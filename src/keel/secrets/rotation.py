@@ -8,6 +8,7 @@ in service the remaining steps (revoke the old credential, retire the old JWT ke
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -193,6 +194,7 @@ class Rotator:
             try:
                 r = await self._steps[phase](r)
             except Exception as exc:  # any failure: the record decides what happens next
+                self._remember(r)
                 reason = self._scrub(f"{phase.value} failed: {exc}")
                 if phase.reversible:
                     r = self._move(r, P.ROLLING_BACK, reason, failed_step=phase.value, reason=reason)
@@ -220,6 +222,14 @@ class Rotator:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._known)
+
+    def _remember(self, r: Rotation) -> None:
+        """Learn the rotation's old and new values (a resumed process has not read them) so a failure's message
+        can be scrubbed of them; a version that cannot be read is skipped."""
+        for version in (r.old_version, r.new_version):
+            if version is not None:
+                with contextlib.suppress(Exception):
+                    self._read(r, version)
 
     def _save(self, r: Rotation) -> Rotation:
         r = replace(r, updated=self._clock())

@@ -60,3 +60,18 @@ def test_database_passwords_are_scrubbed_in_every_form() -> None:
     text = "could not connect to postgresql://app_x:p%40ss%2Fw0rd-long@db/x (password p@ss/w0rd-long)"
     assert "p@ss/w0rd-long" not in scrub(text, ["p@ss/w0rd-long"])
     assert "p%40ss%2Fw0rd-long" not in scrub(text, ["p@ss/w0rd-long"])
+
+
+def test_a_resumed_rotation_scrubs_values_it_did_not_read_itself(tmp_path: Path) -> None:
+    from tests.keel.secrets.rig import Killed
+
+    rig = RotationRig(tmp_path)
+    rig.serve_first_revision(jwt=FIRST_KEY, openai="sk-old-key-000000000", database=DB_URL)
+    rig.faults.at["verify"] = Killed("verify")
+    rotator = rig.rotator()
+    with pytest.raises(Killed):
+        asyncio.run(rotator.run(rotator.begin("openai", PLANTED)))
+    rig.faults.at["verify"] = Echo(f"the provider rejected {PLANTED}")
+    resumed = rig.rotator()  # a new process: it never saw the value
+    final = asyncio.run(resumed.run(resumed.active("openai")))
+    assert PLANTED not in final.reason and "***" in final.reason
