@@ -4,7 +4,7 @@ starts the revision. So neither the store nor the rollout's record ever holds a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from keel.platforms.base import Platform, PlatformError, Revision, RevisionSpec, TrafficSplit
@@ -62,13 +62,21 @@ class SecretsPlatform:
     """A platform that gives every revision it deploys the secrets' values (the revision's own references and
     variables win over the declared defaults); every other call goes to the wrapped platform."""
 
-    def __init__(self, inner: Platform, secrets: SecretsSpec, backend: SecretBackend) -> None:
+    def __init__(
+        self, inner: Platform, secrets: SecretsSpec, backend: SecretBackend | Callable[[], SecretBackend]
+    ) -> None:
         self.inner = inner
         self._secrets = secrets
-        self._backend = backend
+        self._backend = backend  # or how to open it: only a deploy needs it (status and rollback do not)
+
+    def backend(self) -> SecretBackend:
+        if callable(self._backend):
+            self._backend = self._backend()
+        return self._backend
 
     async def deploy(self, spec: RevisionSpec) -> Revision:
-        env = {**delivered_env(self._secrets, self._backend), **resolve_env(spec.env, self._backend)}
+        backend = self.backend()
+        env = {**delivered_env(self._secrets, backend), **resolve_env(spec.env, backend)}
         try:
             return await self.inner.deploy(RevisionSpec(spec.name, env, spec.image, spec.command))
         except PlatformError as exc:  # its message goes to keel's records: no value may ride along
@@ -109,7 +117,9 @@ def with_secrets(spec: KeelSpec, env_name: str, platform: Platform) -> Platform:
     from keel.rollout.wiring import state_dir
     from keel.secrets.backends.registry import create_backend
 
-    backend = create_backend(
-        spec.secrets, service=spec.service, project_dir=spec.base_dir, state_dir=state_dir(spec)
-    )
+    def backend() -> SecretBackend:
+        return create_backend(
+            spec.secrets, service=spec.service, project_dir=spec.base_dir, state_dir=state_dir(spec)
+        )
+
     return SecretsPlatform(platform, spec.secrets, backend)
