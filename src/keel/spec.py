@@ -13,6 +13,7 @@ from keel.durations import Duration
 from keel.platforms.config import PlatformConfig
 from keel.platforms.registry import PLATFORMS
 from keel.probing import Probes
+from keel.secrets.config import SecretsSpec
 from keel.slo.config import DEFAULT_SLOS, AlertsSpec, SlosSpec
 from keel.storeconfig import StoreSpec
 from keel.yamlfile import KeyPath, Problem, SpecError, YamlDocument, error_message, read_yaml
@@ -182,6 +183,7 @@ class KeelSpec(Model):
     slos: SlosSpec = DEFAULT_SLOS
     alerts: AlertsSpec = AlertsSpec()
     store: StoreSpec = StoreSpec()
+    secrets: SecretsSpec = SecretsSpec()
     source: str = Field(default=DEFAULT_FILE, exclude=True)
 
     def environment(self, name: str) -> PlatformConfig:
@@ -327,6 +329,7 @@ def parse_spec(doc: YamlDocument) -> KeelSpec:
         raise SpecError(problems) from None
     problems = _semantic_problems(doc, {name: getattr(spec, name) for name in _SECTION_RULES}, base_dir)
     problems += _warmup_problems(doc, spec)
+    problems += _secrets_problems(doc, spec)
     if problems:
         raise SpecError(problems)
     return spec
@@ -345,6 +348,27 @@ def _warmup_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
             "make it shorter than every canary step's hold",
         )
     ]
+
+
+def _secrets_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
+    """Secrets are delivered to an environment of this file, one whose revisions keel starts itself."""
+    from keel.secrets.delivery import delivery_environment
+
+    wanted = spec.secrets.environment
+    if wanted is not None and wanted not in spec.environments:
+        known = ", ".join(sorted(spec.environments))
+        return [doc.problem(("secrets", "environment"), f"no environment {wanted!r} (known: {known})")]
+    target = delivery_environment(spec)
+    if spec.secrets.items and target is not None and spec.environments[target].platform == "cloudrun":
+        return [
+            doc.problem(
+                ("secrets", "environment") if wanted else ("secrets",),
+                f"environment {target!r} runs on Cloud Run, which reads secrets through its own secrets: "
+                "(Secret Manager references); keel secrets delivers values only to environments whose "
+                "revisions keel starts (local, memory)",
+            )
+        ]
+    return []
 
 
 def load_spec(path: str | Path = DEFAULT_FILE) -> KeelSpec:

@@ -23,7 +23,7 @@ from keel.storeconfig import (
     redact,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Written once, in the SQL both databases speak (SQLite's types; PostgreSQL gets DOUBLE PRECISION for REAL,
 # identity columns for AUTOINCREMENT and an explicit insertion-order ``rowid``, see _postgres_ddl).
@@ -72,6 +72,13 @@ _TABLES: dict[str, str] = {
     "commits": """CREATE TABLE IF NOT EXISTS commits (
     rollout_id TEXT PRIMARY KEY, service TEXT NOT NULL, environment TEXT NOT NULL, sha TEXT NOT NULL,
     committed REAL, source TEXT NOT NULL)""",
+    # keel secrets: each rotation's state (like a rollout's) and its steps; never a secret's value (schema 4)
+    "secret_rotations": """CREATE TABLE IF NOT EXISTS secret_rotations (
+    id TEXT PRIMARY KEY, service TEXT NOT NULL, secret TEXT NOT NULL, environment TEXT NOT NULL,
+    phase TEXT NOT NULL, active INTEGER NOT NULL, state TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL)""",
+    "secret_steps": """CREATE TABLE IF NOT EXISTS secret_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, rotation_id TEXT NOT NULL, at REAL NOT NULL, from_phase TEXT NOT NULL,
+    to_phase TEXT NOT NULL, reason TEXT NOT NULL)""",
 }
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS rollouts_env ON rollouts (environment, created)",
@@ -85,6 +92,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS transitions_rollout ON transitions (rollout_id, to_phase, at, weight)",
     "CREATE INDEX IF NOT EXISTS verdicts_rollout ON verdicts (rollout_id)",
     "CREATE INDEX IF NOT EXISTS alert_history_env ON alert_history (service, environment, at)",
+    "CREATE INDEX IF NOT EXISTS secret_rotations_scope ON secret_rotations (service, secret, active)",
 )
 _SCHEMA = ";\n".join([*_TABLES.values(), *_INDEXES])
 

@@ -253,7 +253,7 @@ def test_a_schema_1_database_gains_transition_weights(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         assert store.transitions("r-1") == [
             {"at": 1.0, "from_phase": "pending", "to_phase": "deploying", "reason": "old", "weight": None}
         ]
@@ -299,7 +299,7 @@ def test_a_schema_2_file_keeps_its_rollout_lock_and_history(tmp_path: Path) -> N
     db.executescript(SCHEMA_2)
     db.close()
     with Store(path, service="svc") as store:
-        assert store.schema_version == 3
+        assert store.schema_version == 4
         assert store.active_rollout("prod").id == "r-1"  # type: ignore[union-attr]
         assert [r["name"] for r in store.revisions("prod")] == ["svc-2"]  # svc-1's rollout r-0 is unknown
         assert [e["message"] for e in store.events("prod")] == ["m"]
@@ -309,7 +309,7 @@ def test_a_schema_2_file_keeps_its_rollout_lock_and_history(tmp_path: Path) -> N
         assert [r["name"] for r in store.revisions("prod")] == ["svc-1", "svc-2", "svc-3"]
         assert [s.revision for s in store.serving_history("prod")] == ["svc-1"]
     with Store(path) as store:  # opening again changes nothing
-        assert store.schema_version == 3 and len(store.revisions("prod")) == 3
+        assert store.schema_version == 4 and len(store.revisions("prod")) == 3
 
 
 @pytest.mark.postgres

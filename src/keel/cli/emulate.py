@@ -1,4 +1,5 @@
-"""``keel emulate cloudrun``: run the local Cloud Run emulator (Admin API v2 + Cloud Monitoring) in the foreground."""
+"""``keel emulate cloudrun`` and ``secretmanager``: local Cloud Run (Admin API v2 + Cloud Monitoring) and Secret
+Manager (REST API v1) emulators, in the foreground."""
 
 from __future__ import annotations
 
@@ -80,6 +81,42 @@ async def _serve(config: object) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await stop.wait()
     await emulator.close()
+
+
+SECRET_MANAGER_HELP = """Run a local Secret Manager: the REST API v1 (secrets, versions, version aliases, access,
+enable/disable/destroy) that the official client speaks, in memory (nothing is kept when it stops). Point
+keel secrets at it with SECRET_MANAGER_EMULATOR_HOST=127.0.0.1:PORT or secrets.backend.endpoint in keel.yaml.
+Stops on Ctrl-C or SIGTERM. Exit codes: 0 stopped, 2 bad options."""
+
+
+@emulate_app.command("secretmanager", help=SECRET_MANAGER_HELP)
+def secretmanager(
+    port: int = typer.Option(0, "--port", "-p", envvar="KEEL_EMULATOR_PORT", min=0, max=65535,
+                             help="0: a free port."),
+    host: str = typer.Option("127.0.0.1", "--host", envvar="KEEL_EMULATOR_HOST", help="Loopback address."),
+) -> None:  # fmt: skip
+    from keel.platforms.cloudrun.config import is_loopback
+
+    if not is_loopback(host):
+        raise ConfigError(f"--host {host}: the emulator has no authentication; only loopback addresses")
+    asyncio.run(_serve_secret_manager(host, port))
+
+
+async def _serve_secret_manager(host: str, port: int) -> None:
+    from keel.emulators.secretmanager.server import serve
+
+    term = terminal()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def ready(bound: int) -> None:
+        address = f"[{host}]" if ":" in host else host
+        term.print(f"SECRET_MANAGER_EMULATOR_HOST={address}:{bound}")
+        sys.stdout.flush()
+
+    await serve(host, port, stop, ready)
 
 
 def register(app: typer.Typer) -> None:

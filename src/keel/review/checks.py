@@ -299,11 +299,34 @@ def dashboard(view: ProjectView) -> Finding:
 
 
 def secret_ages(view: ProjectView) -> Finding:
-    return Finding(
-        Status.skipped,
-        "keel secrets is not built yet: no record of when each secret was last rotated",
-        "rotate by hand per docs/runbooks/SECRET_ROTATION.md and log the dates",
+    """The ages keel secrets records: every declared secret stored and within its rotation schedule."""
+    ages = view.secrets
+    if not view.spec.secrets.items:
+        return Finding(
+            Status.warn,
+            f"{view.spec_name}: no secrets: section, so no record of when each secret was last rotated",
+            "declare the secrets under secrets.items (type, variable, every: 90d) and rotate them with "
+            "keel secrets rotate NAME (docs/runbooks/SECRET_ROTATION.md)",
+        )
+    if ages.problem:
+        return Finding(Status.skipped, f"keel secrets could not be read here: {ages.problem}", "")
+    from keel.secrets.report import days
+
+    due = [r for r in ages.rows if r.due]
+    unscheduled = [r.name for r in ages.rows if r.every_days is None]
+    seen = ", ".join(
+        f"{r.name} {r.state} (age {days(r.age_days)}, every {days(r.every_days)})" for r in ages.rows
     )
+    if due:
+        names = " ".join(r.name for r in due)
+        return Finding(
+            Status.failed, seen, f"keel secrets rotate NAME for each of: {names} (keel secrets due)"
+        )
+    if unscheduled:
+        return Finding(
+            Status.warn, seen, f"set every: (e.g. 90d) for {', '.join(unscheduled)} in secrets.items"
+        )
+    return _pass(seen)
 
 
 def _step_texts(text: str) -> list[str]:

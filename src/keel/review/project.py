@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from keel.errors import ConfigError
+from keel.secrets.inventory import SecretAges, read_ages
 from keel.spec import KeelSpec, parse_spec
 from keel.yamlfile import SpecError, YamlDocument, read_yaml
 
@@ -45,6 +47,7 @@ class ProjectView:
     dashboards: Mapping[str, str] = field(default_factory=dict)  # dashboards/ or monitoring/ *.json -> text
     url: str | None = None
     live: Mapping[str, LiveEndpoint] = field(default_factory=dict)
+    secrets: SecretAges = field(default_factory=SecretAges)  # keel secrets' rows (names and ages)
 
     @property
     def spec_name(self) -> str:
@@ -166,6 +169,7 @@ def load_project(
         for p in sorted([*(root / "dashboards").glob("*.json"), *(root / "monitoring").glob("*.json")])
     }
     live = fetch_health(base, token, timeout) if base else {}
+    ages = read_ages(spec, time.time())
     return ProjectView(
-        root, spec, doc, workflows, runbooks, dashboards, shown_url(base) if base else None, live
+        root, spec, doc, workflows, runbooks, dashboards, shown_url(base) if base else None, live, ages
     )

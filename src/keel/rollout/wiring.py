@@ -127,11 +127,13 @@ class Wiring:
 
 
 def wire(spec: KeelSpec, env_name: str) -> Wiring:
+    from keel.secrets.delivery import with_secrets
+
     store = open_store(spec)
     platform = platform_of(spec, env_name)
     return Wiring(
         store=store,
-        platform=platform,
+        platform=with_secrets(spec, env_name, platform),  # values resolved only as a revision starts
         settings=engine_settings(spec, env_name),
         prober=HttpProber(),
         smoke=smoke_gate(spec),

@@ -194,9 +194,32 @@ def test_scans_in_ci_name_what_is_missing(tmp_path: Path) -> None:
     assert ci_scans(project(tmp_path, **{".github__workflows__ci.yml": with_trivy})).status is Status.passed
 
 
-def test_secret_ages_are_skipped_with_the_reason(tmp_path: Path) -> None:
+def test_secret_ages_come_from_keel_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import os
+
     finding = secret_ages(project(tmp_path))
-    assert finding.status is Status.skipped and "not built yet" in finding.evidence
+    assert finding.status is Status.warn and "no secrets: section" in finding.evidence
+    monkeypatch.setenv("KEEL_SECRETS_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
+    declared = BASE.replace("environments:\n", "environments:\n  dev: {platform: memory}\n") + (
+        "secrets:\n  environment: dev\n  items:\n"
+        "    jwt: {type: jwt, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, every: 90d}\n"
+    )
+    finding = secret_ages(project(tmp_path, declared))
+    assert finding.status is Status.failed and "jwt not stored" in finding.evidence
+    assert "keel secrets rotate NAME" in finding.fix
+    from keel.secrets.inventory import store_value
+    from keel.secrets.wiring import backend_of
+
+    store_value(backend_of(project(tmp_path, declared).spec), "jwt", "k" * 48)
+    finding = secret_ages(project(tmp_path, declared))
+    assert finding.status is Status.passed and "jwt ok (age 0d, every 90d)" in finding.evidence
+    monkeypatch.delenv("KEEL_SECRETS_KEY")
+    monkeypatch.setenv(
+        "XDG_CONFIG_HOME", str(tmp_path.parent / f"{tmp_path.name}-nokeys")
+    )  # outside the project
+    finding = secret_ages(project(tmp_path, declared))
+    assert finding.status is Status.skipped and "does not exist" in finding.evidence
 
 
 def test_every_check_is_pure_data_with_a_unique_id() -> None:
