@@ -115,6 +115,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         rates=NEW,
         original=False,
     ),
+    # errors' ignore_below (0.2 percentage points by default): a rise under it is inside the allowance
+    Scenario(
+        "errors 1 % -> 1.1 % (half of ignore_below)", canary_error=0.011, allowed=True, rates=HIGH, original=False
+    ),
+    Scenario(
+        "errors 1 % -> 1.2 % (at ignore_below)", canary_error=0.012, allowed=True, rates=HIGH, original=False
+    ),
     Scenario("A/A (1 % errors), low traffic", rates=(0.5,), original=False),
     Scenario("errors 1 % -> 5 %, low traffic", canary_error=0.05, rates=(0.5,), original=False),
     Scenario("latency +50 %, low traffic", latency_factor=1.5, rates=(0.5,), original=False),
