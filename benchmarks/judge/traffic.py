@@ -117,7 +117,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     # errors' ignore_below (0.2 percentage points by default): a rise under it is inside the allowance
     Scenario(
-        "errors 1 % -> 1.1 % (half of ignore_below)", canary_error=0.011, allowed=True, rates=HIGH, original=False
+        "errors 1 % -> 1.1 % (half of ignore_below)",
+        canary_error=0.011,
+        allowed=True,
+        rates=HIGH,
+        original=False,
     ),
     Scenario(
         "errors 1 % -> 1.2 % (at ignore_below)", canary_error=0.012, allowed=True, rates=HIGH, original=False
