@@ -359,13 +359,18 @@ def _secrets_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
         known = ", ".join(sorted(spec.environments))
         return [doc.problem(("secrets", "environment"), f"no environment {wanted!r} (known: {known})")]
     target = delivery_environment(spec)
-    if spec.secrets.items and target is not None and spec.environments[target].platform == "cloudrun":
+    if (
+        spec.secrets.items
+        and target is not None
+        and spec.environments[target].platform == "cloudrun"
+        and spec.secrets.backend.type != "gcp"
+    ):
         return [
             doc.problem(
-                ("secrets", "environment") if wanted else ("secrets",),
-                f"environment {target!r} runs on Cloud Run, which reads secrets through its own secrets: "
-                "(Secret Manager references); keel secrets delivers values only to environments whose "
-                "revisions keel starts (local, memory)",
+                ("secrets", "backend"),
+                f"environment {target!r} runs on Cloud Run, which reads secrets from Secret Manager itself "
+                "(each revision references a version); the local file backend cannot serve it: use "
+                "backend: {type: gcp, project: PROJECT}",
             )
         ]
     return []

@@ -32,21 +32,26 @@ def parse_reference(value: str) -> tuple[str, int] | None:
     return secret_id, int(version)
 
 
-def delivered_env(secrets: SecretsSpec, backend: SecretBackend) -> dict[str, str]:
-    """Each declared secret's current value under its variable; a jwt secret's enabled ``previous`` version
-    (its grace window) under ``previous_env``. Secrets never stored yet are left to the environment."""
+def delivered_refs(secrets: SecretsSpec, backend: SecretBackend) -> dict[str, str]:
+    """Each declared secret's ``current`` version as a reference under its variable; a jwt secret's enabled
+    ``previous`` version (its grace window) under ``previous_env``. Secrets never stored yet are left out."""
     env: dict[str, str] = {}
     for name, item in secrets.items.items():
         sid = item.secret_id(name)
         info = backend.describe(sid)
         if info is None or CURRENT not in info.aliases:
             continue
-        env[item.env] = backend.access(sid, info.aliases[CURRENT])
+        env[item.env] = reference(sid, info.aliases[CURRENT])
         if item.type is SecretType.JWT and item.previous_env and PREVIOUS in info.aliases:
             old = info.version(info.aliases[PREVIOUS])
             if old is not None and old.state is VersionState.ENABLED:
-                env[item.previous_env] = backend.access(sid, old.version)
+                env[item.previous_env] = reference(sid, old.version)
     return env
+
+
+def delivered_env(secrets: SecretsSpec, backend: SecretBackend) -> dict[str, str]:
+    """``delivered_refs`` with the values in place of the references."""
+    return resolve_env(delivered_refs(secrets, backend), backend)
 
 
 def resolve_env(env: Mapping[str, str], backend: SecretBackend) -> dict[str, str]:
@@ -98,6 +103,37 @@ class SecretsPlatform:
         return getattr(self.inner, name)
 
 
+class SecretRefsPlatform(SecretsPlatform):
+    """Cloud Run reads secrets itself: every revision keel deploys there references its secrets' versions
+    (``secretKeyRef`` with the version number: each declared secret's ``current``, a jwt secret's ``previous``
+    during its grace window, or the versions a rotation releases). No value passes through keel; the platform
+    turns ``keel-secret:`` references into Secret Manager references of ``project``'s secrets."""
+
+    def __init__(
+        self,
+        inner: Platform,
+        secrets: SecretsSpec,
+        backend: SecretBackend | Callable[[], SecretBackend],
+        *,
+        secret_project: str | None = None,
+        platform_project: str | None = None,
+    ) -> None:
+        super().__init__(inner, secrets, backend)
+        self._qualify = secret_project is not None and secret_project != platform_project
+        self._project = secret_project
+
+    def _ref(self, value: str) -> str:
+        ref = parse_reference(value)
+        if ref is None or not self._qualify or ref[0].startswith("projects/"):
+            return value
+        return reference(f"projects/{self._project}/secrets/{ref[0]}", ref[1])
+
+    async def deploy(self, spec: RevisionSpec) -> Revision:
+        env = {**delivered_refs(self._secrets, self.backend()), **spec.env}
+        qualified = {key: self._ref(value) for key, value in env.items()}
+        return await self.inner.deploy(RevisionSpec(spec.name, qualified, spec.image, spec.command))
+
+
 def _secret_values(env: Mapping[str, str], requested: Mapping[str, str]) -> list[str]:
     """The values of ``env`` that came from the backend (declared secrets and resolved references)."""
     return [value for key, value in env.items() if requested.get(key) != value]
@@ -122,4 +158,14 @@ def with_secrets(spec: KeelSpec, env_name: str, platform: Platform) -> Platform:
             spec.secrets, service=spec.service, project_dir=spec.base_dir, state_dir=state_dir(spec)
         )
 
+    environment = spec.environments[env_name]
+    if environment.platform == "cloudrun":
+        from keel.secrets.config import GcpBackendConfig
+
+        backend_config = spec.secrets.backend
+        assert isinstance(backend_config, GcpBackendConfig)  # keel.yaml refuses the local file for Cloud Run
+        return SecretRefsPlatform(
+            platform, spec.secrets, backend, secret_project=backend_config.project,
+            platform_project=getattr(environment, "project", None),
+        )  # fmt: skip
     return SecretsPlatform(platform, spec.secrets, backend)

@@ -72,14 +72,26 @@ def test_a_value_in_keel_yaml_is_refused_without_echoing_it(tmp_path: Path) -> N
     assert "sk-planted-9f8e7d" not in text
 
 
-def test_a_cloud_run_environment_is_not_given_values(tmp_path: Path) -> None:
-    spec = """\
+CLOUD_RUN = """\
 service: svc
 environments:
   production: {platform: cloudrun, project: bayit-plus, region: us-east1, service: svc}
 secrets:
-  items:
+%s  items:
     openai: {type: openai, env: OPENAI_API_KEY}
 """
-    with pytest.raises(SpecError, match="runs on Cloud Run"):
-        parse_spec(parse_yaml(spec, str(tmp_path / "keel.yaml")))
+
+
+def test_a_cloud_run_environment_needs_the_secret_manager_backend(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(parse_yaml(CLOUD_RUN % "  backend: {type: local}\n", str(tmp_path / "keel.yaml")))
+    text = str(raised.value)
+    assert "keel.yaml:5: secrets.backend:" in text and "runs on Cloud Run" in text and "type: gcp" in text
+    with pytest.raises(SpecError, match=r"keel.yaml:4: secrets.backend: .*type: gcp"):
+        parse_spec(parse_yaml(CLOUD_RUN % "", str(tmp_path / "keel.yaml")))  # the default: the local file
+
+
+def test_a_cloud_run_environment_with_secret_manager_is_accepted(tmp_path: Path) -> None:
+    text = CLOUD_RUN % "  backend: {type: gcp, project: bayit-plus}\n"
+    spec = parse_spec(parse_yaml(text, str(tmp_path / "keel.yaml")))
+    assert spec.secrets.backend.type == "gcp"

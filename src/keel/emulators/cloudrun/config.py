@@ -13,13 +13,17 @@ from keel.yamlfile import load_model
 class EmulatorConfig(BaseModel):
     """``images`` maps a container image (as keel.yaml or ``--image`` names it) to the local command that
     stands for it; a revision of an unknown image fails to start, as on Cloud Run. ``secrets`` holds the
-    values of Secret Manager references (``name`` or ``name:version``). Cloud Monitoring points become
+    values of Secret Manager references (``name`` or ``name:version``); references it does not hold are read
+    from the Secret Manager at ``secret_manager`` (``host:port`` of a local one, default
+    ``$SECRET_MANAGER_EMULATOR_HOST``): a missing, disabled or destroyed version keeps the revision from
+    becoming ready, as on Cloud Run. Cloud Monitoring points become
     visible ``ingestion_delay`` after the second they describe."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     images: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)
+    secret_manager: str | None = None
     ingestion_delay: Duration = 10.0
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)

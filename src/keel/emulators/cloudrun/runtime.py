@@ -11,6 +11,7 @@ Monitoring time series.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import time
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from keel.platforms.local.metrics import RouterMetrics
 from keel.platforms.local.router import Router
 from keel.platforms.local.state import RevisionRecord
 from keel.platforms.local.supervisor import SupervisedRevision
+from keel.secrets.backends.gcp import EMULATOR_HOST_ENV as SECRET_MANAGER_HOST_ENV
 
 
 class ProcessRuntime:
@@ -44,15 +46,37 @@ class ProcessRuntime:
     def _address(self, revision: str) -> tuple[str, int]:
         return ("127.0.0.1", self.processes[revision].record.port)
 
-    def _secret(self, ref: run_v2.SecretKeySelector) -> str | None:
+    async def _secret(self, project: str, ref: run_v2.SecretKeySelector) -> tuple[str | None, str]:
+        """The referenced version's value, or None and why (Cloud Run's wording) when it cannot be read."""
         name = ref.secret.rsplit("/", 1)[-1]
-        for key in (f"{name}:{ref.version or 'latest'}", name, ref.secret):
+        version = ref.version or "latest"
+        for key in (f"{name}:{version}", name, ref.secret):
             if key in self.config.secrets:
-                return self.config.secrets[key]
-        return None
+                return self.config.secrets[key], ""
+        path = ref.secret if ref.secret.startswith("projects/") else f"projects/{project}/secrets/{name}"
+        missing = f"Secret {path}/versions/{version} was not found"
+        host = self.config.secret_manager or os.environ.get(SECRET_MANAGER_HOST_ENV, "").strip()
+        if not host:
+            return None, missing
+        url = (host if "://" in host else f"http://{host}").rstrip(
+            "/"
+        ) + f"/v1/{path}/versions/{version}:access"
+        try:
+            async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+                answer = await client.get(url)
+        except httpx.HTTPError as exc:
+            return None, f"Secret {path}/versions/{version} could not be read ({exc.__class__.__name__})"
+        if answer.status_code == 200:
+            return base64.b64decode(answer.json()["payload"]["data"]).decode(), ""
+        if answer.status_code == 404:
+            return None, missing
+        # Secret Manager's messages name the version and its state, never a payload
+        message = str(answer.json().get("error", {}).get("message", f"HTTP {answer.status_code}"))
+        return None, f"Secret {path}/versions/{version} cannot be accessed: {message}"
 
     async def start(self, service: str, revision: run_v2.Revision) -> None:
         name = revision.name.rsplit("/", 1)[-1]
+        project = revision.name.split("/")[1] if revision.name.startswith("projects/") else ""
         container = revision.containers[0]
         command = self.config.images.get(container.image)
         if command is None:
@@ -62,14 +86,13 @@ class ProcessRuntime:
             )
             return
         env: dict[str, str] = {}
-        for var in container.env:
+        for index, var in enumerate(container.env):
             if var.value_source and var.value_source.secret_key_ref.secret:
-                value = self._secret(var.value_source.secret_key_ref)
+                value, problem = await self._secret(project, var.value_source.secret_key_ref)
                 if value is None:
-                    ref = var.value_source.secret_key_ref
                     self.problems[name] = (
-                        f"spec.template.spec.containers[0].env.{var.name}: Secret "
-                        f"{ref.secret}/versions/{ref.version or 'latest'} was not found"
+                        f"spec.template.spec.containers[0].env[{index}].value_from.secret_key_ref ({var.name}): "
+                        f"{problem}"
                     )
                     return
                 env[var.name] = value

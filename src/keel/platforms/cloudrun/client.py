@@ -225,7 +225,11 @@ class CloudRunPlatform:
         image = spec.image or self.config.image
         if not image:
             raise CloudRunError(f"{self.where}: deploy: no image (set `image` in keel.yaml or pass --image)")
-        clash = sorted(set(spec.env) & set(self.config.secrets))
+        clash = sorted(
+            name
+            for name in set(spec.env) & set(self.config.secrets)
+            if tpl.pinned_reference(spec.env[name]) is None  # a pinned version: allowed
+        )
         if clash:
             raise CloudRunError(
                 f"{self.where}: deploy: {', '.join(clash)}: set for this revision but keel.yaml takes it from "

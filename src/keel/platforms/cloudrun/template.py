@@ -18,6 +18,7 @@ from google.protobuf import duration_pb2
 from keel.platforms.base import RevisionState
 from keel.platforms.cloudrun.config import OPTIONAL_UNCONFIGURED_ENV, CloudRunConfig
 from keel.probing import Probes, ProbeSpec
+from keel.secrets.delivery import parse_reference
 
 LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
@@ -99,13 +100,21 @@ def probe_problems(probes: Probes) -> list[str]:
 
 def environment(config: CloudRunConfig, extra: Mapping[str, str]) -> list[run_v2.EnvVar]:
     """The container's environment: keel.yaml's env, the revision's, the optional dependencies declared
-    absent, then Secret Manager references (values never pass through keel)."""
-    values = {**config.env, **extra}
+    absent, then Secret Manager references (values never pass through keel). A revision variable holding a
+    ``keel-secret:SECRET:VERSION`` reference (keel secrets pins each deploy to a specific version) becomes a
+    reference to that version, in place of keel.yaml's ``secrets:`` entry of the same variable."""
+    refs = {name: tuple(ref.rpartition(":")[::2]) for name, ref in config.secrets.items()}
+    values: dict[str, str] = {}
+    for name, value in {**config.env, **extra}.items():
+        pinned = pinned_reference(value)
+        if pinned is None:
+            values[name] = value
+        else:
+            refs[name] = (pinned[0], str(pinned[1]))
     if config.optional_unconfigured and OPTIONAL_UNCONFIGURED_ENV not in values:
         values[OPTIONAL_UNCONFIGURED_ENV] = ",".join(config.optional_unconfigured)
-    out = [run_v2.EnvVar(name=k, value=v) for k, v in sorted(values.items()) if k not in config.secrets]
-    for name, ref in sorted(config.secrets.items()):
-        secret, _, version = ref.rpartition(":")
+    out = [run_v2.EnvVar(name=k, value=v) for k, v in sorted(values.items()) if k not in refs]
+    for name, (secret, version) in sorted(refs.items()):
         out.append(
             run_v2.EnvVar(
                 name=name,
@@ -115,6 +124,11 @@ def environment(config: CloudRunConfig, extra: Mapping[str, str]) -> list[run_v2
             )
         )
     return out
+
+
+def pinned_reference(value: str) -> tuple[str, int] | None:
+    """``keel-secret:SECRET:VERSION`` (SECRET a name or ``projects/P/secrets/NAME``) -> (SECRET, VERSION)."""
+    return parse_reference(value)
 
 
 def template(
