@@ -373,7 +373,31 @@ def _secrets_problems(doc: YamlDocument, spec: KeelSpec) -> list[Problem]:
                 "backend: {type: gcp, project: PROJECT}",
             )
         ]
+    if spec.secrets.items and target is not None and spec.environments[target].platform == "cloudrun":
+        return _cloudrun_secret_names(doc, spec, target)
     return []
+
+
+def _cloudrun_secret_names(doc: YamlDocument, spec: KeelSpec, target: str) -> list[Problem]:
+    """keel pins each declared secret's variable to a version of the item's Secret Manager secret; the Cloud
+    Run environment's own ``secrets:`` entry for that variable must name the same secret."""
+    refs: dict[str, str] = getattr(spec.environments[target], "secrets", {}) or {}
+    problems = []
+    for name, item in spec.secrets.items.items():
+        for variable in (item.env, item.previous_env):
+            ref = refs.get(variable or "")
+            if ref is None:
+                continue
+            secret = ref.rpartition(":")[0].rsplit("/", 1)[-1]
+            if secret != item.secret_id(name):
+                problems.append(
+                    doc.problem(
+                        ("environments", target, "secrets", str(variable)),
+                        f"references Secret Manager secret {secret!r}, but keel secrets keeps {variable} in "
+                        f"{item.secret_id(name)!r} (secrets.items.{name}); name the same secret in both",
+                    )
+                )
+    return problems
 
 
 def load_spec(path: str | Path = DEFAULT_FILE) -> KeelSpec:

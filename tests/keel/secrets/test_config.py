@@ -95,3 +95,16 @@ def test_a_cloud_run_environment_with_secret_manager_is_accepted(tmp_path: Path)
     text = CLOUD_RUN % "  backend: {type: gcp, project: bayit-plus}\n"
     spec = parse_spec(parse_yaml(text, str(tmp_path / "keel.yaml")))
     assert spec.secrets.backend.type == "gcp"
+
+
+def test_a_cloud_run_reference_must_name_the_items_secret(tmp_path: Path) -> None:
+    text = (
+        CLOUD_RUN.replace("service: svc}", "service: svc, secrets: {OPENAI_API_KEY: 'other-key:latest'}}")
+        % "  backend: {type: gcp, project: bayit-plus}\n"
+    )
+    with pytest.raises(
+        SpecError, match=r"keel.yaml:3: environments.production.secrets.OPENAI_API_KEY: .*'other-key'"
+    ):
+        parse_spec(parse_yaml(text, str(tmp_path / "keel.yaml")))
+    same = text.replace("other-key", "openai")
+    assert parse_spec(parse_yaml(same, str(tmp_path / "keel.yaml"))).secrets.items

@@ -75,3 +75,49 @@ def test_a_resumed_rotation_scrubs_values_it_did_not_read_itself(tmp_path: Path)
     resumed = rig.rotator()  # a new process: it never saw the value
     final = asyncio.run(resumed.run(resumed.active("openai")))
     assert PLANTED not in final.reason and "***" in final.reason
+
+
+def test_cloud_run_revisions_get_version_references_never_values() -> None:
+    """On Cloud Run keel hands the platform references to versions (pinned numbers, qualified by the Secret
+    Manager project when it is not the service's), whatever the revision's own env asks for."""
+    from keel.platforms.base import Revision, RevisionSpec
+    from keel.platforms.memory import MemoryPlatform
+    from keel.secrets.backends.base import CURRENT, PREVIOUS
+    from keel.secrets.backends.memory import MemoryBackend
+    from keel.secrets.config import GcpBackendConfig, SecretItem, SecretsSpec, SecretType
+    from keel.secrets.delivery import SecretRefsPlatform
+
+    class Recording(MemoryPlatform):
+        envs: list[dict[str, str]] = []
+
+        async def deploy(self, spec: RevisionSpec) -> Revision:
+            self.envs.append(dict(spec.env))
+            return await super().deploy(spec)
+
+    backend = MemoryBackend()
+    for value in ("first-key-" + PLANTED, "second-key-" + PLANTED):
+        backend.add_version("bayit-secret-key", value)
+    backend.add_version("openai", PLANTED)
+    backend.set_alias("bayit-secret-key", CURRENT, 2)
+    backend.set_alias("bayit-secret-key", PREVIOUS, 1)
+    backend.set_alias("openai", CURRENT, 1)
+    spec = SecretsSpec(
+        backend=GcpBackendConfig(type="gcp", project="bayit-secrets"),
+        items={"jwt": SecretItem(type=SecretType.JWT, id="bayit-secret-key", env="SECRET_KEY",
+                                 previous_env="SECRET_KEY_OLD"),
+               "openai": SecretItem(type=SecretType.OPENAI, env="OPENAI_API_KEY")},
+    )  # fmt: skip
+    inner = Recording()
+    platform = SecretRefsPlatform(
+        inner, spec, backend, secret_project="bayit-secrets", platform_project="bayit-plus"
+    )
+    asyncio.run(
+        platform.deploy(RevisionSpec("svc-00001-aaa", {"OPENAI_API_KEY": "keel-secret:openai:1", "X": "1"}))
+    )
+    assert inner.envs == [{
+        "SECRET_KEY": "keel-secret:projects/bayit-secrets/secrets/bayit-secret-key:2",
+        "SECRET_KEY_OLD": "keel-secret:projects/bayit-secrets/secrets/bayit-secret-key:1",
+        "OPENAI_API_KEY": "keel-secret:projects/bayit-secrets/secrets/openai:1",
+        "X": "1",
+    }]  # fmt: skip
+    assert PLANTED not in repr(inner.envs)
