@@ -262,9 +262,14 @@ def _plan(name: str, environment: str, spec: KeelSpec) -> None:
     if item.type.value == "database":
         steps.append(f"create a login role in {item.role} with a new password ({item.admin_env})")
     previous = f" and {item.previous_env} (the old key)" if item.previous_env else ""
+    how = (
+        " (Cloud Run: secretKeyRef to the version's number, never the value)"
+        if spec.environments[environment].platform == "cloudrun"
+        else ""
+    )
     steps += [
-        f"release a revision of {spec.service} to {environment} with {item.env} (the new version){previous}, "
-        "through the gated deploy",
+        f"release a revision of {spec.service} to {environment} with {item.env} (the new version){previous}"
+        f"{how}, through the gated deploy",
         f"check {spec.secrets.verify} on that revision",
         "label the new version current, the old one previous",
     ]

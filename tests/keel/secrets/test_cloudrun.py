@@ -139,6 +139,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 
 
 def test_the_first_deploy_pins_each_secret_to_its_current_version(project: Project) -> None:
+    planned = run(project.directory, "secrets", "rotate", "openai", "--dry-run")
+    assert planned.returncode == 0 and "secretKeyRef to the version's number" in planned.stdout
     assert project.refs() == {
         "SECRET_KEY": ("bayit-secret-key", "1"),
         "OPENAI_API_KEY": ("bayit-openai-api-key", "1"),
