@@ -17,7 +17,9 @@ from keel.errors import ConfigError
 
 HELP = """Run a local Cloud Run: the Admin API v2 (services, revisions, operations) with each revision's image
 run as a local command behind keel's router, and the Cloud Monitoring time series of those revisions. Point
-keel at it with CLOUD_RUN_EMULATOR_HOST=127.0.0.1:PORT or api_endpoint in keel.yaml. Stops on Ctrl-C or
+keel at it with CLOUD_RUN_EMULATOR_HOST=127.0.0.1:PORT or api_endpoint in keel.yaml. Secret references
+(secretKeyRef) are read from the config's secrets, else from the Secret Manager at --secret-manager (or
+SECRET_MANAGER_EMULATOR_HOST): a missing or disabled version keeps the revision unready. Stops on Ctrl-C or
 SIGTERM, with every revision it started. Exit codes: 0 stopped, 2 bad configuration."""
 
 emulate_app = typer.Typer(help="Local stand-ins for cloud APIs keel drives.", no_args_is_help=True)
@@ -47,6 +49,10 @@ def cloudrun(
         None, "--ingestion-delay", envvar="KEEL_EMULATOR_INGESTION_DELAY",
         help="Seconds before a revision's metric points become visible.",
     ),
+    secret_manager: str | None = typer.Option(
+        None, "--secret-manager", envvar="SECRET_MANAGER_EMULATOR_HOST",
+        help="HOST:PORT of a local Secret Manager (keel emulate secretmanager) that resolves secretKeyRef.",
+    ),
 ) -> None:  # fmt: skip
     from keel.emulators.cloudrun.config import EmulatorConfig, load_config
 
@@ -56,6 +62,8 @@ def cloudrun(
         updates["port"] = port
     if ingestion_delay is not None:
         updates["ingestion_delay"] = ingestion_delay
+    if secret_manager:
+        updates["secret_manager"] = secret_manager
     config = EmulatorConfig.model_validate({**config.model_dump(), **updates})
     asyncio.run(_serve(config))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from keel.durations import Duration
 from keel.yamlfile import load_model
@@ -30,6 +30,19 @@ class EmulatorConfig(BaseModel):
     cwd: str | None = None
     state_dir: str | None = None
     probe_poll: Duration = 0.2
+
+    @field_validator("secret_manager")
+    @classmethod
+    def _loopback(cls, value: str | None) -> str | None:
+        from keel.platforms.cloudrun.config import is_loopback, split_endpoint
+
+        if value:
+            host = split_endpoint(value)[1]
+            if not is_loopback(host.rsplit(":", 1)[0] if not host.endswith("]") else host):
+                raise ValueError(
+                    f"{value!r}: a local Secret Manager is read without credentials, on loopback only"
+                )
+        return value
 
 
 def load_config(path: Path) -> EmulatorConfig:

@@ -80,3 +80,11 @@ async def test_pinned_versions_are_read_and_unreadable_ones_keep_the_revision_un
     assert disabled.state is RevisionState.FAILED and "DISABLED state" in disabled.detail
     assert FIRST not in disabled.detail + missing.detail and SECOND not in disabled.detail
     assert (await p.traffic()).weights == {"refs-00001-aaa": 100}
+
+
+def test_the_secret_manager_it_reads_is_on_loopback_only() -> None:
+    from pydantic import ValidationError
+
+    assert EmulatorConfig(secret_manager="127.0.0.1:8085").secret_manager == "127.0.0.1:8085"
+    with pytest.raises(ValidationError, match="loopback only"):
+        EmulatorConfig(secret_manager="secretmanager.example.com:443")
