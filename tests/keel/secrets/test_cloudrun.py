@@ -33,6 +33,7 @@ from keel.spec import load_spec
 from keel.store import Store
 from tests.keel.cli.releases import KEEL, keel
 from tests.keel.secrets.test_cli import rotation_phase, run, sign_in, signed_in
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.slow
 
@@ -84,8 +85,18 @@ class Project:
         return out
 
 
-def write_project(directory: Path, emulator: str, sm_host: str) -> None:
-    database = f"sqlite+aiosqlite:///{directory / 'bayit.db'}"
+ITEMS = f"""\
+    jwt: {{type: jwt, id: bayit-secret-key, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, grace: {GRACE:g}s}}
+    openai: {{type: openai, id: bayit-openai-api-key, env: OPENAI_API_KEY}}
+"""
+
+
+def write_project(
+    directory: Path, emulator: str, sm_host: str, items: str = ITEMS, database: bool = False
+) -> None:
+    env = {"ENVIRONMENT": "development", "LOG_LEVEL": "WARNING"}
+    if not database:
+        env["DATABASE_URL"] = f"sqlite+aiosqlite:///{directory / 'bayit.db'}"
     (directory / "keel.yaml").write_text(
         f"""service: {SERVICE}
 environments:
@@ -96,7 +107,7 @@ environments:
     service: {CLOUD_SERVICE}
     image: bayit:1
     api_endpoint: {emulator}
-    env: {{ENVIRONMENT: development, LOG_LEVEL: WARNING, DATABASE_URL: "{database}"}}
+    env: {json.dumps(env)}
     secrets: {{SECRET_KEY: "bayit-secret-key:latest"}}
 probes: {{startup: {{timeout: 2s, period: 2s, failure_threshold: 45}}}}
 gates:
@@ -109,9 +120,7 @@ secrets:
   backend: {{type: gcp, project: {PROJECT}, endpoint: "{sm_host}"}}
   verify: /health/deep
   items:
-    jwt: {{type: jwt, id: bayit-secret-key, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, grace: {GRACE:g}s}}
-    openai: {{type: openai, id: bayit-openai-api-key, env: OPENAI_API_KEY}}
-"""
+{items}"""
     )
 
 
@@ -256,3 +265,60 @@ def test_a_killed_api_key_rotation_resumes_and_disables_the_old_version(project:
     assert not any(PLANTED_OPENAI in text for text in texts)
     assert PLANTED_OPENAI.encode() not in store_bytes(directory)
     keel("secrets", "status", cwd=directory)
+
+
+@pytest.mark.postgres
+def test_a_database_rotation_on_cloud_run_revokes_the_old_login(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """DATABASE_URL from Secret Manager by version: the revision released with the new version connects as the
+    new login role, users stay, the old login is revoked after."""
+    import uuid
+
+    import psycopg
+
+    tag = uuid.uuid4().hex[:8]
+    name, group, password = f"bayitcr_{tag}", f"bayitcr_app_{tag}", secrets.token_urlsafe(24)
+    postgres_server.psql(f"CREATE ROLE \"{group}\" LOGIN PASSWORD '{password}'")
+    postgres_server.psql(f'CREATE DATABASE "{name}" OWNER "{group}"')
+    hba = postgres_server.datadir / "pg_hba.conf"
+    hba.write_text(
+        f"host {name} postgres 127.0.0.1/32 trust\nhost {name} all 127.0.0.1/32 scram-sha-256\n"
+        + hba.read_text()
+    )
+    postgres_server.psql("SELECT pg_reload_conf()")
+    first_url = f"postgresql+asyncpg://{group}:{password}@127.0.0.1:{postgres_server.port}/{name}"
+    items = (
+        f"    database: {{type: database, id: bayit-database-url, env: DATABASE_URL, admin_env: KEEL_DB_ADMIN_URL, "
+        f"role: {group}}}\n"
+        "    jwt: {type: jwt, id: bayit-secret-key, env: SECRET_KEY, previous_env: SECRET_KEY_OLD, grace: 2h}\n"
+    )
+    directory = tmp_path / "project"
+    directory.mkdir()
+    admin = {"KEEL_DB_ADMIN_URL": postgres_server.url(name)}
+    with secret_manager() as host:
+        config = EmulatorConfig(images={"bayit:1": BAYIT}, secret_manager=host, ingestion_delay=1.0,
+                                state_dir=str(tmp_path / "emulator"))  # fmt: skip
+        with running(config) as emulator:
+            write_project(directory, emulator.url, host, items, database=True)
+            assert run(directory, "secrets", "set", "database", stdin=first_url).returncode == 0
+            assert run(directory, "secrets", "set", "jwt", stdin=secrets.token_urlsafe(48)).returncode == 0
+            deployed = run(directory, "deploy", "--env", ENV, "--format", "json")
+            assert deployed.returncode == 0, deployed.stderr + deployed.stdout
+            base = emulator.runtime.service_url(CLOUD_SERVICE)
+            tokens = [sign_in(base, f"crpg{i}@example.com") for i in range(2)]
+
+            rotated = run(directory, "secrets", "rotate", "database", "--format", "json", extra=admin)
+            assert rotated.returncode == 0, rotated.stderr + rotated.stdout
+            rotation = json.loads(rotated.stdout)["rotation"]
+            assert rotation["phase"] == "done" and any("revoked" in note for note in rotation["notes"])
+            assert all(signed_in(base, t) for t in tokens)
+            sign_in(base, "crpg-after@example.com")  # the new login writes
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(first_url.replace("+asyncpg", ""), connect_timeout=5).close()
+            active = postgres_server.psql(
+                f"SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = '{name}' AND usename <> 'postgres'"
+            ).split()
+            assert active == [rotation["new_role"]], active
+            assert password not in rotated.stdout + rotated.stderr
+            assert password.encode() not in store_bytes(directory)
