@@ -161,3 +161,27 @@ def compare_rates(
         ratio_low=low,
         ratio_high=high,
     )
+
+
+def wilson_bounds(k: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson's score interval for a proportion at normal quantile ``z`` (one side each); ``(0, 1)`` at n = 0."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    scale = 1.0 + z * z / n
+    center = (p + z * z / (2.0 * n)) / scale
+    half = z * math.sqrt(max(p * (1.0 - p), 0.0) / n + z * z / (4.0 * n * n)) / scale
+    return (max(0.0, center - half), min(1.0, center + half))
+
+
+def difference_lower_bound(k_c: float, n_c: float, k_b: float, n_b: float, confidence: float) -> float:
+    """A one-sided lower confidence bound for the difference of two proportions, canary minus baseline:
+    Newcombe's hybrid score interval (Newcombe 1998, method 10), sensible at zero and low counts where the Wald
+    interval is not. -1 when either side has no exposure."""
+    if n_c <= 0 or n_b <= 0:
+        return -1.0
+    z = float(special.ndtri(confidence))
+    p_c, p_b = k_c / n_c, k_b / n_b
+    low_c, _ = wilson_bounds(k_c, n_c, z)
+    _, high_b = wilson_bounds(k_b, n_b, z)
+    return p_c - p_b - math.sqrt((p_c - low_c) ** 2 + (high_b - p_b) ** 2)
