@@ -33,7 +33,7 @@ class ThresholdsSpec(_Model):
 
 class ErrorsSpec(_Model):
     """Error-rate comparison with the baseline: fail when the canary's rate is credibly above
-    ``(1 + allowed_increase)`` times the baseline's and the difference is at least ``ignore_below``."""
+    ``(1 + allowed_increase)`` times the baseline's and the difference is credibly at least ``ignore_below``."""
 
     allowed_increase: Increase = 0.0
     ignore_below: Fraction = 0.002
