@@ -144,15 +144,21 @@ def assert_decided_on_its_p_value(finding: dict[str, Any]) -> None:
     """The reason quotes the p-value of the test that decided, and the alpha it was below."""
     data = finding["data"]
     if data["decided_by"] == "sequential":
-        pattern, p_value, alpha = r"; p = (\S+) < alpha = (\S+)", data["p_value"], data["alpha"]
+        pattern, p_value, alpha = r"; p = ([^\s;]+) < alpha = ([^\s;]+)", data["p_value"], data["alpha"]
     else:
         assert data["decided_by"] == "end-of-hold" and data["final_test"], data
-        pattern = r"end of hold: \S+ p = (\S+) <= alpha = (\S+)"
+        pattern = r"end of hold: \S+ p = ([^\s;]+) <= alpha = ([^\s;]+)"
         p_value, alpha = data["fixed_sample_p_value"], data["final_alpha"]
     match = re.search(pattern, finding["reason"])
     assert match, finding["reason"]
     assert float(match.group(1)) == pytest.approx(p_value, rel=0.01) and p_value <= alpha, data
     assert float(match.group(2)) == pytest.approx(alpha, rel=0.01), data
+    if "margin" in data:  # a rate test: the rise was also credibly at least ignore_below
+        margin = data["margin"]
+        rise = re.search(r"; rise >= ([\d.]+)% at 99% confidence", finding["reason"])
+        assert rise, finding["reason"]
+        assert float(rise.group(1)) / 100 == pytest.approx(margin["difference_low"], abs=5e-5), data
+        assert margin["difference_low"] >= margin["ignore_below"], data
 
 
 def assert_all_traffic_on_previous(env: Env) -> None:
@@ -199,7 +205,10 @@ def test_a_good_release_is_promoted_by_the_comparison_judge(env: Env) -> None:
         ), found["latency"]
         if "p_value" in tail:  # some request was slower than a bucket bound at the pooled p99
             assert 0.0 < tail["p_value"] <= 1.0 and set(tail["effect"]) == {"difference", "rate_ratio"}
-            assert tail["canary_events"] + tail["baseline_events"] > 0 and tail["threshold_ms"] > 0
+            assert tail["threshold_ms"] > 0 and tail["canary_threshold_factor"] >= 1.0, tail
+            if tail["canary_events"] + tail["baseline_events"] == 0:
+                # the pooled tail held only canary requests under its threshold x its allowed slow-down
+                assert tail["p_value"] == 1.0, tail
         else:
             assert "nothing in the tail to compare" in found["latency-tail"]["reason"], found["latency-tail"]
 
