@@ -153,12 +153,23 @@ def assert_decided_on_its_p_value(finding: dict[str, Any]) -> None:
     assert match, finding["reason"]
     assert float(match.group(1)) == pytest.approx(p_value, rel=0.01) and p_value <= alpha, data
     assert float(match.group(2)) == pytest.approx(alpha, rel=0.01), data
-    if "margin" in data:  # a rate test: the rise was also credibly at least ignore_below
+    if "margin" in data:  # a rate test: the rise was also credibly more than ignore_below, by its own test
         margin = data["margin"]
-        rise = re.search(r"; rise >= ([\d.]+)% at 99% confidence", finding["reason"])
-        assert rise, finding["reason"]
-        assert float(rise.group(1)) / 100 == pytest.approx(margin["difference_low"], abs=5e-5), data
-        assert margin["difference_low"] >= margin["ignore_below"], data
+        head = re.escape(f"; more than {margin['ignore_below']:.2%} higher: ")
+        if margin["decided_by"] == "sequential":
+            pattern, p_value, alpha = (
+                head + r"p = ([^\s;]+) < alpha = ([^\s;]+)",
+                margin["p_value"],
+                data["alpha"],
+            )
+        else:
+            assert margin["decided_by"] == "end-of-hold" and data["final_test"], data
+            pattern = head + r"end of hold: p = ([^\s;]+) <= alpha = ([^\s;]+)"
+            p_value, alpha = margin["fixed_sample_p_value"], data["final_alpha"]
+        match = re.search(pattern, finding["reason"])
+        assert match, finding["reason"]
+        assert float(match.group(1)) == pytest.approx(p_value, rel=0.01) and p_value <= alpha, data
+        assert float(match.group(2)) == pytest.approx(alpha, rel=0.01), data
 
 
 def assert_all_traffic_on_previous(env: Env) -> None:

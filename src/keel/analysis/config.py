@@ -33,7 +33,7 @@ class ThresholdsSpec(_Model):
 
 class ErrorsSpec(_Model):
     """Error-rate comparison with the baseline: fail when the canary's rate is credibly above
-    ``(1 + allowed_increase)`` times the baseline's and the difference is credibly at least ``ignore_below``."""
+    ``(1 + allowed_increase)`` times the baseline's and the difference is credibly more than ``ignore_below`` (both tested at the same alpha)."""
 
     allowed_increase: Increase = 0.0
     ignore_below: Fraction = 0.002
@@ -50,7 +50,7 @@ class LatencySpec(_Model):
 
 class TailSpec(_Model):
     """Tail comparison: the share of requests slower than the pooled ``quantile`` latency; fail when the
-    canary's share is credibly above ``(1 + allowed_increase)`` times the baseline's and at least
+    canary's share is credibly above ``(1 + allowed_increase)`` times the baseline's and credibly more than
     ``ignore_below`` higher."""
 
     quantile: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.99

@@ -29,20 +29,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from keel.analysis.base import Look, MetricResult, Outcome, RevisionWindow, Verdict
 from keel.analysis.config import AnalysisSpec
 from keel.analysis.judges.verdict import combine, window_facts
-from keel.analysis.stats.binomial import RateComparison, compare_rates, difference_lower_bound
+from keel.analysis.stats.binomial import MarginTest, RateComparison, compare_difference, compare_rates
 from keel.analysis.stats.ranks import (
-    always_valid_normal_log_lr,
     hodges_lehmann_binned,
     hodges_lehmann_ratio,
     mann_whitney_binned,
     norm_sf,
     shifted_superiority,
 )
+from keel.analysis.stats.sequential import always_valid_normal_log_lr
 from keel.analysis.stats.tail import Exceedances, exceedances, tail_levels
 
 # Mixing scale of the latency test, on the scale of P(canary slower) - 1/2: a 20 % slow-down of a typical
@@ -64,12 +64,6 @@ def step_alpha(false_fail_rate: float, step: int) -> float:
 
 def _sig(p: float) -> float:
     return float(f"{p:.4g}")
-
-
-# How sure the judge must be that a rise reaches ``ignore_below`` (one-sided, Newcombe's bound on the
-# difference of the two rates): an estimate at the margin is not enough (benchmarks: a canary 0.1 points worse,
-# inside a 0.2-point ignore_below, failed 7 % of rollouts at 500 req/s on the estimate alone).
-MARGIN_CONFIDENCE = 0.99
 
 
 def _pct(x: float) -> str:
@@ -144,7 +138,7 @@ class CompareJudge:
             "rule": (
                 f"fail when the always-valid p-value < alpha (or, at the end of the hold, the exact p-value <= "
                 f"final_alpha), the canary's error rate is credibly above {null_ratio:g} x the baseline's and "
-                f"at least {_pct(rules.ignore_below)} higher"
+                f"credibly more than {_pct(rules.ignore_below)} higher (a score test at the same alphas)"
             ),
         }
         _final_facts(data, final_alpha)
@@ -170,7 +164,7 @@ class CompareJudge:
             data["decided_by"] = None
             return MetricResult("error-rate", Outcome.INCONCLUSIVE, waiting, rules.critical, data)
         if rate.ratio_evidence:
-            reason = f"error rate up by less than the {_pct(rules.ignore_below)} that matters: {seen}"
+            reason = f"error rate up, not credibly by more than the {_pct(rules.ignore_below)} that matters: {seen}"
             reason += f"{_margin_text(rate)}"
         else:
             reason = f"no credible increase: {seen}; {rate.no_evidence()}"
@@ -301,8 +295,8 @@ class CompareJudge:
                 f"fail when at any of the pooled quantiles the always-valid p-value < its alpha (or, at the end "
                 f"of the hold, the exact p-value <= its final_alpha) and the canary's share of requests slower than "
                 f"the threshold x canary_threshold_factor (how much of the latency allowance its whole distribution "
-                f"uses) is credibly above {null_ratio:g} x the baseline's share slower than the threshold and at "
-                f"least {_pct(rules.ignore_below)} higher"
+                f"uses) is credibly above {null_ratio:g} x the baseline's share slower than the threshold and "
+                f"credibly more than {_pct(rules.ignore_below)} higher"
             ),
         }
         _final_facts(data, final_alpha)
@@ -343,7 +337,7 @@ class CompareJudge:
             reason = f"latency tail up: {seen}; {rate.evidence[1]}{_margin_text(rate)}"
             return MetricResult("latency-tail", Outcome.FAIL, reason, rules.critical, data)
         if credible:
-            reason = f"latency tail up by less than the {_pct(rules.ignore_below)} that matters: {seen}"
+            reason = f"latency tail up, not credibly by more than the {_pct(rules.ignore_below)} that matters: {seen}"
             reason += _margin_text(rate)
             return MetricResult("latency-tail", Outcome.PASS, reason, rules.critical, data)
         reason = f"no credible change in the tail: {seen}; {rate.no_evidence()}"
@@ -394,14 +388,18 @@ class _RateTest:
         self.share_c = exceed.canary / exceed.canary_total
         self.share_b = exceed.baseline / exceed.baseline_total
         self.difference = self.share_c - self.share_b
-        # the rise must be credibly (MARGIN_CONFIDENCE) at least ``margin``, not only estimated so: a canary whose
-        # rate is credibly above the baseline's but by less than ignore_below is inside what the user allowed,
-        # and an upward-noisy early estimate must not fail it
-        self.margin_low = difference_lower_bound(
-            exceed.canary, exceed.canary_total, exceed.baseline, exceed.baseline_total, MARGIN_CONFIDENCE
-        )
-        self.ratio_evidence = _rate_evidence(self.cmp, alpha, final_alpha)
-        self.margin_met = margin <= 0.0 or self.margin_low >= margin
+        self.ratio_evidence = _evidence(self.cmp, alpha, final_alpha, "exact ")
+        # ``ignore_below`` is a second null: a canary whose rate is at most ``margin`` above the baseline's is
+        # inside what the user allowed, however credible the ratio. The canary fails only when both tests reject
+        # (an intersection-union test, Berger 1982: each at the metric's alpha, the pair is too, with no split)
+        self.margin_test: MarginTest | None = None
+        self.margin_evidence: tuple[str, str] | None = None
+        if margin > 0.0:
+            self.margin_test = compare_difference(
+                exceed.canary, exceed.canary_total, exceed.baseline, exceed.baseline_total, margin
+            )
+            self.margin_evidence = _evidence(self.margin_test, alpha, final_alpha)
+        self.margin_met = margin <= 0.0 or self.margin_evidence is not None
         self.evidence = self.ratio_evidence if self.margin_met else None
 
     def facts(self) -> dict[str, Any]:
@@ -411,23 +409,29 @@ class _RateTest:
         data["p_value"] = _sig(self.cmp.always_valid_p)
         data["effect"] = {"difference": round(self.difference, 6), "rate_ratio": data["rate_ratio"]}
         data["decided_by"] = self.evidence[0] if self.evidence else None
-        if self.margin > 0.0:
+        if self.margin_test is not None:
+            test = self.margin_test
             data["margin"] = {
                 "ignore_below": self.margin,
-                "difference_low": round(self.margin_low, 6),
-                "confidence": MARGIN_CONFIDENCE,
+                "test": "Farrington-Manning score test of canary - baseline > ignore_below",
+                "z": round(test.z, 4),
+                "p_value": _sig(test.always_valid_p),
+                "fixed_sample_p_value": _sig(test.fixed_p),
+                "decided_by": self.margin_evidence[0] if self.margin_evidence else None,
             }
         return data
 
     def no_evidence(self) -> str:
-        return _rate_no_evidence(self.cmp, self.alpha, self.final_alpha)
+        return _no_evidence(self.cmp, self.alpha, self.final_alpha, "exact ")
 
 
 def _margin_text(rate: _RateTest) -> str:
-    if rate.margin <= 0.0:
+    """How the rise compares with ``ignore_below``: credibly beyond it (how it was shown), or not."""
+    if rate.margin_test is None:
         return ""
-    low = max(rate.margin_low, 0.0)
-    return f"; rise >= {_pct(low)} at {MARGIN_CONFIDENCE:.0%} confidence"
+    if rate.margin_evidence is not None:
+        return f"; more than {_pct(rate.margin)} higher: {rate.margin_evidence[1]}"
+    return f"; beyond {_pct(rate.margin)}: {_no_evidence(rate.margin_test, rate.alpha, rate.final_alpha)}"
 
 
 def _q_name(q: float) -> str:
@@ -448,19 +452,33 @@ def _final_facts(data: dict[str, Any], final_alpha: float | None) -> None:
         data["final_alpha"] = _sig(final_alpha)
 
 
-def _rate_evidence(cmp: RateComparison, alpha: float, final_alpha: float | None) -> tuple[str, str] | None:
-    """Which test (if any) finds the canary's rate credibly above the null, and how it says so."""
-    if cmp.rejects(alpha):
-        return "sequential", f"p = {cmp.always_valid_p:.3g} < alpha = {alpha:.3g}"
-    if final_alpha is not None and cmp.fixed_p <= final_alpha:
-        return "end-of-hold", f"end of hold: exact p = {cmp.fixed_p:.3g} <= alpha = {final_alpha:.3g}"
+class _TwoStage(Protocol):
+    """A test with an always-valid p-value for every look and a fixed-sample one for the end of the hold."""
+
+    @property
+    def always_valid_p(self) -> float: ...
+
+    @property
+    def fixed_p(self) -> float: ...
+
+    def rejects(self, alpha: float) -> bool: ...
+
+
+def _evidence(
+    test: _TwoStage, alpha: float, final_alpha: float | None, kind: str = ""
+) -> tuple[str, str] | None:
+    """Which stage of ``test`` (if any) rejects its null, and how the reason says so."""
+    if test.rejects(alpha):
+        return "sequential", f"p = {test.always_valid_p:.3g} < alpha = {alpha:.3g}"
+    if final_alpha is not None and test.fixed_p <= final_alpha:
+        return "end-of-hold", f"end of hold: {kind}p = {test.fixed_p:.3g} <= alpha = {final_alpha:.3g}"
     return None
 
 
-def _rate_no_evidence(cmp: RateComparison, alpha: float, final_alpha: float | None) -> str:
-    text = f"p = {cmp.always_valid_p:.3g} >= alpha = {alpha:.3g}"
+def _no_evidence(test: _TwoStage, alpha: float, final_alpha: float | None, kind: str = "") -> str:
+    text = f"p = {test.always_valid_p:.3g} >= alpha = {alpha:.3g}"
     if final_alpha is not None:
-        text += f"; end of hold: exact p = {cmp.fixed_p:.3g} > {final_alpha:.3g}"
+        text += f"; end of hold: {kind}p = {test.fixed_p:.3g} > {final_alpha:.3g}"
     return text
 
 

@@ -20,6 +20,8 @@ from typing import Literal
 
 from scipy import special
 
+from keel.analysis.stats.sequential import always_valid_normal_log_lr
+
 Alternative = Literal["two-sided", "greater", "less"]
 
 # Rate ratios (relative to the null ratio) that the mixture spreads its weight over: a doubling is the
@@ -163,25 +165,93 @@ def compare_rates(
     )
 
 
-def wilson_bounds(k: float, n: float, z: float) -> tuple[float, float]:
-    """Wilson's score interval for a proportion at normal quantile ``z`` (one side each); ``(0, 1)`` at n = 0."""
-    if n <= 0:
-        return (0.0, 1.0)
-    p = k / n
-    scale = 1.0 + z * z / n
-    center = (p + z * z / (2.0 * n)) / scale
-    half = z * math.sqrt(max(p * (1.0 - p), 0.0) / n + z * z / (4.0 * n * n)) / scale
-    return (max(0.0, center - half), min(1.0, center + half))
+# Mixing scales of the margin test, in absolute differences of rates: a point beyond the margin, five points,
+# a quarter of all requests (a canary failing most of its first handful). Equal weights; each costs log 3 of
+# evidence against the best single scale.
+MARGIN_TAUS: tuple[float, ...] = (0.01, 0.05, 0.25)
 
 
-def difference_lower_bound(k_c: float, n_c: float, k_b: float, n_b: float, confidence: float) -> float:
-    """A one-sided lower confidence bound for the difference of two proportions, canary minus baseline:
-    Newcombe's hybrid score interval (Newcombe 1998, method 10), sensible at zero and low counts where the Wald
-    interval is not. -1 when either side has no exposure."""
+@dataclass(frozen=True)
+class MarginTest:
+    """Is the canary's rate more than ``margin`` above the baseline's (an absolute difference of rates)?
+
+    Farrington and Manning's score test (Statistics in Medicine 9, 1990): the difference of the observed rates
+    minus the margin, over its standard error at the rates most likely under the null boundary (canary = baseline
+    + margin, the restricted maximum likelihood). Sequential through a mixture of normal likelihood ratios on
+    that statistic (the mSPRT of Johari et al., over ``MARGIN_TAUS``), valid at every look, and fixed-sample
+    at the end of the hold. Both are large-sample tests: unlike the exact conditional test of the ratio they
+    are not exact at a handful of events, which is why the judge fails a canary only when both reject."""
+
+    difference: float
+    margin: float
+    z: float
+    log_lr: float
+    always_valid_p: float
+    fixed_p: float
+
+    def rejects(self, alpha: float) -> bool:
+        return self.log_lr >= math.log(1.0 / alpha)
+
+
+def restricted_rates(k_c: float, n_c: float, k_b: float, n_b: float, margin: float) -> tuple[float, float]:
+    """The maximum likelihood rates (canary, baseline) under ``canary = baseline + margin``: the profile
+    log-likelihood in the baseline's rate is concave, so its derivative is bisected on [0, 1 - margin]."""
+
+    def slope(p: float) -> float:
+        q = p + margin
+        total = 0.0
+        if k_c:
+            total += k_c / q
+        if n_c - k_c:
+            total -= (n_c - k_c) / (1.0 - q)
+        if k_b:
+            total += k_b / p
+        if n_b - k_b:
+            total -= (n_b - k_b) / (1.0 - p)
+        return total
+
+    lo, hi = 0.0, 1.0 - margin
+    tiny = 1e-12
+    if slope(lo + tiny) <= 0.0:
+        return margin, 0.0
+    if slope(hi - tiny) >= 0.0:
+        return 1.0, hi
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if slope(mid) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    p_b = 0.5 * (lo + hi)
+    return p_b + margin, p_b
+
+
+def compare_difference(
+    k_c: int, n_c: int, k_b: int, n_b: int, margin: float, taus: Sequence[float] = MARGIN_TAUS
+) -> MarginTest:
+    """Test whether the canary's rate ``k_c / n_c`` exceeds the baseline's ``k_b / n_b`` by more than
+    ``margin`` (0 <= margin < 1); see ``MarginTest``."""
     if n_c <= 0 or n_b <= 0:
-        return -1.0
-    z = float(special.ndtri(confidence))
-    p_c, p_b = k_c / n_c, k_b / n_b
-    low_c, _ = wilson_bounds(k_c, n_c, z)
-    _, high_b = wilson_bounds(k_b, n_b, z)
-    return p_c - p_b - math.sqrt((p_c - low_c) ** 2 + (high_b - p_b) ** 2)
+        raise ValueError("both exposures must be positive")
+    if not 0.0 <= margin < 1.0:
+        raise ValueError("the margin must be in [0, 1)")
+    difference = k_c / n_c - k_b / n_b
+    r_c, r_b = restricted_rates(k_c, n_c, k_b, n_b, margin)
+    variance = r_c * (1.0 - r_c) / n_c + r_b * (1.0 - r_b) / n_b
+    excess = difference - margin
+    if variance <= 0.0:  # margin 0 and both rates 0 or 1: no evidence either way
+        return MarginTest(difference, margin, 0.0, 0.0, 1.0, 1.0)
+    z = excess / math.sqrt(variance)
+    log_lr = 0.0
+    if excess > 0.0:
+        terms = [always_valid_normal_log_lr(excess, variance, tau) for tau in taus]
+        top = max(terms)
+        log_lr = max(0.0, top + math.log(sum(math.exp(t - top) for t in terms) / len(terms)))
+    return MarginTest(
+        difference=difference,
+        margin=margin,
+        z=z,
+        log_lr=log_lr,
+        always_valid_p=min(1.0, math.exp(-log_lr)),
+        fixed_p=float(special.ndtr(-z)),
+    )

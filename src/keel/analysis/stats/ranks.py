@@ -207,12 +207,3 @@ def shifted_superiority(
         raise ValueError("both histograms need at least one request")
     u = _u_of_shifts(x, y, np.array([math.log(ratio)]))
     return float(u[0]) / (n_x * n_y)
-
-
-def always_valid_normal_log_lr(estimate: float, variance: float, tau: float) -> float:
-    """Log of the normal-mixture likelihood ratio for an asymptotically normal estimate (Johari et al.'s mSPRT
-    with mixing N(0, tau^2)). Exceeding log(1/alpha) at any look has null probability at most alpha."""
-    if variance <= 0:
-        return 0.0
-    total = variance + tau * tau
-    return 0.5 * math.log(variance / total) + (tau * tau * estimate * estimate) / (2.0 * variance * total)

@@ -54,7 +54,7 @@ def test_small_differences_are_ignored() -> None:
     verdict = CompareJudge(spec).judge(window("c", 1200, 60, seed=1), window("b", 10800, 108, seed=2), look())
     errors = _by_name(verdict)["error-rate"]
     assert errors.outcome is Outcome.PASS
-    assert "less than the 5.00% that matters" in errors.reason
+    assert "not credibly by more than the 5.00% that matters" in errors.reason
 
 
 def test_latency_slowdown_fails_and_allowance_is_respected() -> None:
@@ -136,7 +136,7 @@ def test_tail_differences_below_the_floor_never_fail() -> None:
     assert tail.data["threshold_ms"] == 400.0
     assert tail.data["p_value"] < tail.data["alpha"]
     assert tail.outcome is Outcome.PASS
-    assert "less than the 0.10% that matters" in tail.reason
+    assert "not credibly by more than the 0.10% that matters" in tail.reason
     # a difference above the floor fails
     canary = _explicit("c", (900_000, 80_000, 17_000, 3_000))
     tail = _by_name(judge.judge(canary, baseline, look()))["latency-tail"]
@@ -146,21 +146,44 @@ def test_tail_differences_below_the_floor_never_fail() -> None:
 
 def test_end_of_hold_test_catches_what_the_sequential_test_cannot_yet() -> None:
     # 1 % -> 2.2 % at 20 req/s with a 10 % canary: too little evidence to stop early, enough for the exact
-    # fixed-sample test at the end of the hold (P(Binomial(134, 1200/12000) >= 26) = 0.00075).
+    # fixed-sample test at the end of the hold (P(Binomial(134, 1200/12000) >= 26) = 0.00075). The floor is
+    # off here: this is the ratio test alone.
+    judge = CompareJudge(AnalysisSpec(errors=ErrorsSpec(ignore_below=0.0)))
     canary, baseline = window("c", 1200, 26, seed=1), window("b", 10800, 108, seed=2)
-    early = _by_name(JUDGE.judge(canary, baseline, look(now=300)))["error-rate"]
+    early = _by_name(judge.judge(canary, baseline, look(now=300)))["error-rate"]
     assert early.outcome is Outcome.PASS
     assert early.data["final_test"] is False and early.data["decided_by"] is None
-    verdict = JUDGE.judge(canary, baseline, look(now=600))
+    verdict = judge.judge(canary, baseline, look(now=600))
     errors = _by_name(verdict)["error-rate"]
     assert verdict.outcome is Outcome.FAIL
     assert errors.data["decided_by"] == "end-of-hold"
     assert errors.data["p_value"] > errors.data["alpha"]  # the sequential test alone would pass it
     assert errors.data["fixed_sample_p_value"] == pytest.approx(7.493e-4, rel=1e-3)
     assert "end of hold: exact p = 0.000749 <= alpha = 0.00125" in errors.reason
+    assert "margin" not in errors.data
     # one more error less and the exact test does not reject either
-    errors = _by_name(JUDGE.judge(window("c", 1200, 25, seed=1), baseline, look(now=600)))["error-rate"]
+    errors = _by_name(judge.judge(window("c", 1200, 25, seed=1), baseline, look(now=600)))["error-rate"]
     assert errors.outcome is Outcome.PASS and "end of hold: exact p = 0.00149 > 0.00125" in errors.reason
+
+
+def test_a_rise_must_be_credibly_beyond_ignore_below_too() -> None:
+    # the default floor (0.2 points) is a second null: 26 errors are credibly more than the baseline's rate
+    # (exact p 0.00075) but 2.17 % vs 1 % is not credibly more than 0.2 points up at the same alpha (the score
+    # test's z is 2.85 < 3.02); with 27 both tests reject at the end of the hold
+    baseline = window("b", 10800, 108, seed=2)
+    errors = _by_name(JUDGE.judge(window("c", 1200, 26, seed=1), baseline, look(now=600)))["error-rate"]
+    assert errors.outcome is Outcome.PASS
+    assert errors.data["decided_by"] is None
+    margin = errors.data["margin"]
+    assert margin["ignore_below"] == 0.002 and margin["decided_by"] is None
+    assert margin["z"] == pytest.approx(2.845, abs=1e-3)
+    assert margin["fixed_sample_p_value"] > errors.data["final_alpha"]
+    assert "not credibly by more than the 0.20% that matters" in errors.reason
+    assert "beyond 0.20%: p = " in errors.reason
+    errors = _by_name(JUDGE.judge(window("c", 1200, 27, seed=1), baseline, look(now=600)))["error-rate"]
+    assert errors.outcome is Outcome.FAIL
+    assert errors.data["decided_by"] == "end-of-hold" and errors.data["margin"]["decided_by"] == "end-of-hold"
+    assert "more than 0.20% higher: end of hold: p = 0.00103 <= alpha = 0.00125" in errors.reason
 
 
 def test_end_of_hold_budget_is_the_rest_of_each_metrics_share() -> None:

@@ -9,9 +9,11 @@ from scipy import stats
 
 from keel.analysis.stats.binomial import (
     clopper_pearson,
+    compare_difference,
     compare_rates,
     mixture_log_lr,
     null_share,
+    restricted_rates,
     upper_tail,
 )
 
@@ -99,3 +101,80 @@ def test_to_json_is_plain_data() -> None:
     assert data["rate_ratio"] is None  # infinite ratios are reported as null
     assert data["canary_events"] == 6
     assert 0 < data["p_value"] < 1
+
+
+def _farrington_manning(k_c: int, n_c: int, k_b: int, n_b: int, delta: float) -> tuple[float, float]:
+    """The closed-form restricted estimates of Farrington and Manning (1990), the formula SAS documents for its
+    FM test: an independent check of the bisection."""
+    p1, p2, theta = k_c / n_c, k_b / n_b, n_b / n_c
+    a = 1 + theta
+    b = -(1 + theta + p1 + theta * p2 + delta * (theta + 2))
+    c = delta**2 + delta * (2 * p1 + theta + 1) + p1 + theta * p2
+    d = -p1 * delta * (1 + delta)
+    v = b**3 / (3 * a) ** 3 - b * c / (6 * a**2) + d / (2 * a)
+    u = math.copysign(math.sqrt(b**2 / (3 * a) ** 2 - c / (3 * a)), v)
+    w = (math.pi + math.acos(max(-1.0, min(1.0, v / u**3)))) / 3
+    r1 = 2 * u * math.cos(w) - b / (3 * a)
+    return r1, r1 - delta
+
+
+@pytest.mark.parametrize(
+    ("k_c", "n_c", "k_b", "n_b", "margin"),
+    [
+        (26, 1200, 108, 10800, 0.002),
+        (5, 44, 0, 220, 0.002),
+        (30, 300, 20, 300, 0.05),
+        (0, 500, 3, 4500, 0.001),
+    ],
+)
+def test_restricted_rates_match_farrington_manning_and_the_likelihood(
+    k_c: int, n_c: int, k_b: int, n_b: int, margin: float
+) -> None:
+    r_c, r_b = restricted_rates(k_c, n_c, k_b, n_b, margin)
+    assert r_c - r_b == pytest.approx(margin)
+    assert (r_c, r_b) == pytest.approx(_farrington_manning(k_c, n_c, k_b, n_b, margin), abs=1e-9)
+    grid = np.linspace(1e-9, 1 - margin - 1e-9, 200_001)
+    loglik = stats.binom.logpmf(k_c, n_c, grid + margin) + stats.binom.logpmf(k_b, n_b, grid)
+    assert r_b == pytest.approx(grid[np.argmax(loglik)], abs=1e-5)
+
+
+def test_margin_score_statistic_by_hand() -> None:
+    test = compare_difference(30, 300, 20, 300, 0.02)
+    r_c, r_b = restricted_rates(30, 300, 20, 300, 0.02)
+    z = (30 / 300 - 20 / 300 - 0.02) / math.sqrt(r_c * (1 - r_c) / 300 + r_b * (1 - r_b) / 300)
+    assert test.z == pytest.approx(z)
+    assert test.fixed_p == pytest.approx(stats.norm.sf(z))
+    assert test.difference == pytest.approx(1 / 30)
+    # at or below the margin there is no evidence of a rise beyond it
+    below = compare_difference(25, 300, 20, 300, 0.02)
+    assert below.log_lr == 0.0 and below.always_valid_p == 1.0 and below.fixed_p > 0.5
+    with pytest.raises(ValueError, match="exposures"):
+        compare_difference(1, 0, 1, 10, 0.01)
+    with pytest.raises(ValueError, match="margin"):
+        compare_difference(1, 10, 1, 10, 1.0)
+
+
+def test_a_rise_exactly_at_the_margin_is_rarely_called_beyond_it_however_often_we_look() -> None:
+    """1 % -> 1.2 % with a 0.2-point margin (the default ignore_below) on a 10 % canary, looked at every
+    1000 requests: the sequential test crosses 1/alpha in at most alpha of the streams, and the fixed-sample
+    test at the end rejects about alpha of them."""
+    rng = np.random.default_rng(11)
+    alpha, margin, streams, looks, per_look = 0.05, 0.002, 400, 30, 1000
+    crossed = fixed = 0
+    for _ in range(streams):
+        n_c = rng.binomial(per_look, 0.1, looks)
+        n_b = per_look - n_c
+        k_c = np.cumsum(rng.binomial(n_c, 0.012))
+        k_b = np.cumsum(rng.binomial(n_b, 0.010))
+        n_c, n_b = np.cumsum(n_c), np.cumsum(n_b)
+        tests = [
+            compare_difference(int(a), int(b), int(c), int(d), margin)
+            for a, b, c, d in zip(k_c, n_c, k_b, n_b)
+        ]
+        crossed += any(t.rejects(alpha) for t in tests)
+        fixed += tests[-1].fixed_p <= alpha
+    assert crossed / streams <= alpha
+    assert 0.02 <= fixed / streams <= 0.09
+    # the same streams with the canary at 2 %: the rise beyond the margin is found
+    beyond = compare_difference(int(0.02 * 3000), 3000, int(0.01 * 27000), 27000, margin)
+    assert beyond.rejects(alpha) and beyond.fixed_p < 1e-3

@@ -8,7 +8,6 @@ import pytest
 from scipy import stats
 
 from keel.analysis.stats.ranks import (
-    always_valid_normal_log_lr,
     hodges_lehmann_binned,
     hodges_lehmann_ratio,
     log_buckets,
@@ -104,14 +103,6 @@ def test_log_buckets_bound_the_open_ends() -> None:
     assert np.exp(lo) == pytest.approx([0.01, 1.0])
     assert np.exp(hi) == pytest.approx([0.1, 2.0])
     assert list(counts) == [1, 2]
-
-
-def test_normal_mixture_log_lr() -> None:
-    v, tau, theta = 0.01, 0.1, 0.2
-    expected = 0.5 * math.log(v / (v + tau**2)) + tau**2 * theta**2 / (2 * v * (v + tau**2))
-    assert always_valid_normal_log_lr(theta, v, tau) == pytest.approx(expected)
-    assert always_valid_normal_log_lr(0.0, v, tau) < 0
-    assert always_valid_normal_log_lr(0.1, 0.0, tau) == 0.0
 
 
 def test_zero_and_negative_bounds_get_a_finite_log_range() -> None:
