@@ -26,8 +26,6 @@ import numpy as np
 from scipy import stats
 from traffic import HOLD_S, RATES, SCENARIOS, SLOT_S, WEIGHTS, Scenario
 
-from keel.analysis.stats.binomial import compare_difference
-
 CANARY, BASELINE = 1200, 10800
 BEFORE, AFTER = 0.01, 0.02
 FLOOR = 0.002  # errors.ignore_below's default
@@ -49,6 +47,9 @@ def conditional(alpha: float, floor: float = 0.0) -> tuple[float, float]:
     x, y = np.meshgrid(xs, ys, indexing="ij")
     reject = stats.binom.sf(x - 1, x + y, share) <= alpha
     if floor > 0.0:
+        # imported here: run.py imports this module, also to judge with an older keel on PYTHONPATH
+        from keel.analysis.stats.binomial import compare_difference
+
         for i, j in zip(*np.nonzero(reject), strict=True):
             reject[i, j] = (
                 compare_difference(int(xs[i]), CANARY, int(ys[j]), BASELINE, floor).fixed_p <= alpha

@@ -126,6 +126,16 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "errors 1 % -> 1.2 % (at ignore_below)", canary_error=0.012, allowed=True, rates=HIGH, original=False
     ),
+    # tail's ignore_below (0.1 percentage point of requests by default): 0.1 % of requests that hang ~4.5 s sit
+    # above every rung of the ladder, so the share of slow requests rises by exactly the floor
+    Scenario(
+        "tail: 0.1 % of requests ~4.5 s (at ignore_below)",
+        tail_share=0.001,
+        tail_factor=45.0,
+        allowed=True,
+        rates=HIGH,
+        original=False,
+    ),
     Scenario("A/A (1 % errors), low traffic", rates=(0.5,), original=False),
     Scenario("errors 1 % -> 5 %, low traffic", canary_error=0.05, rates=(0.5,), original=False),
     Scenario("latency +50 %, low traffic", latency_factor=1.5, rates=(0.5,), original=False),
