@@ -17,6 +17,7 @@ from keel.platforms.base import (
     split_text,
 )
 from keel.probing import Prober, join_url
+from keel.rollout.errors import LockLost
 from keel.rollout.gates import GateResult, SmokeGate
 from keel.rollout.guards import ABORTED, EnvironmentLock
 from keel.rollout.phases import Cause, Kind, Phase, before_traffic, check_transition
@@ -95,8 +96,23 @@ class RolloutEngine:
             return current
         if self._lock is not None:
             self._lock.heartbeat(current.id)
+            if self._lock.lost:
+                raise LockLost(self._lost_message(current))
         new, reason = await self._handlers[current.phase](current, self._clock())
         return self._commit(current, new, reason)
+
+    def _lost_message(self, r: Rollout) -> str:
+        holder = self._store.lock(r.environment)
+        who = (
+            "another keel process"
+            if holder is None
+            else f"{holder.owner.split(':')[0]} (pid {holder.pid} on {holder.host})"
+        )
+        return (
+            f"the lock of {r.environment} was taken over by {who} while this process was silent for longer than "
+            f"the lock's TTL; stopped in phase {r.phase.value} of rollout {r.id} without touching traffic or the "
+            f"record: the new holder decides what happens to the release"
+        )
 
     async def resume(self) -> Rollout:
         """After a restart: re-read the traffic from the platform and re-enter the current step safely."""

@@ -21,6 +21,14 @@ class LockHeld(RolloutError):
     exit_code = 3
 
 
+class LockLost(RolloutError):
+    """Another keel process took this environment's lock over (this one was silent for longer than the lock's
+    TTL, so it was presumed dead): this one stops at once, without touching traffic or the rollout record; the
+    new holder decides what happens to the release."""
+
+    exit_code = 3
+
+
 class UnfinishedRollout(RolloutError):
     """A previous rollout of the environment was interrupted; resume it or roll back first."""
 

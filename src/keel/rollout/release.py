@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from keel.errors import ConfigError, KeelError
 from keel.notify.base import Event
 from keel.platforms.base import split_text
-from keel.rollout.errors import RolloutError
+from keel.rollout.errors import LockLost, RolloutError
 from keel.rollout.guards import EnvironmentLock, Owner, this_process
 from keel.rollout.phases import Kind, Phase
 from keel.rollout.plan import DeployPlan
@@ -430,6 +430,8 @@ class Release:
             self._observer.on_tick(engine.state)
             try:
                 state = await self._run(engine)
+            except LockLost:
+                raise  # another process holds the release now: no abort, no rollback, nothing written
             except Exception as exc:
                 state = await self._recover(engine, exc)
             if self._stop_requested and not state.phase.terminal:

@@ -12,7 +12,7 @@ import pytest
 from keel.analysis.base import Look, Outcome
 from keel.notify.base import Event
 from keel.platforms.base import PlatformError
-from keel.rollout.errors import LockHeld, NothingToResume
+from keel.rollout.errors import LockHeld, LockLost, NothingToResume
 from keel.rollout.guards import EnvironmentLock, Owner
 from keel.rollout.phases import Cause, Kind, Phase
 from keel.rollout.release import Release, RollbackDeclined
@@ -20,6 +20,7 @@ from keel.rollout.report import RollbackPlan
 from keel.rollout.state import Rollout
 from keel.rollout.wiring import Wiring, local_platform
 from keel.spec import KeelSpec, load_spec
+from keel.store import LockInfo
 from keel.yamlfile import parse_yaml
 from tests.keel.cli.releases import Load, free_port, write_spec
 from tests.keel.rollout.fakes import SETTINGS, Rig
@@ -128,6 +129,37 @@ async def test_stop_requested_mid_canary_rolls_back_instead_of_leaving_traffic_s
     assert report.phase is Phase.ROLLED_BACK and report.rollout.failed_by is Cause.ABORTED
     assert report.cause == "aborted by the operator (interrupt)"
     assert (await rig.platform.traffic()).weights == {OLD: 100}
+
+
+async def test_a_lock_taken_over_mid_canary_stops_this_runner_without_touching_traffic(
+    rig: Rig, tmp_path: Path
+) -> None:
+    # this runner was presumed dead (silent past the lock's TTL) and another took the environment over during
+    # the first look: at its next step it must neither roll back nor promote nor write the record, which are
+    # the new holder's now
+    r = release(rig, tmp_path)
+    intruder = Owner("rollback:ci-7", "runner-7", 4242)
+
+    def decide(canary: str, look: Look) -> Outcome:
+        now = rig.clock()
+        info = LockInfo("test", intruder.id, intruder.host, intruder.pid, now, now, None)
+        taken, _ = rig.store.try_lock(info, lambda held: True)  # as if its heartbeat were older than the TTL
+        assert taken
+        return Outcome.PASS
+
+    rig.outcome = decide
+    with pytest.raises(LockLost) as caught:
+        await r.deploy()
+    message = str(caught.value)
+    assert caught.value.exit_code == 3
+    assert "the lock of test was taken over by rollback (pid 4242 on runner-7)" in message
+    assert "without touching traffic or the record" in message
+    (rollout,) = rig.store.rollouts("test")
+    assert rollout.phase == Phase.HOLDING.value  # the record as the look left it: not aborted, not promoted
+    weights = (await rig.platform.traffic()).weights
+    assert weights[OLD] == 90 and sum(weights.values()) == 100  # the canary's 10 %, left to the new holder
+    held = rig.store.lock("test")
+    assert held is not None and held.owner == intruder.id  # ending did not release the new holder's lock
 
 
 async def test_an_unexpected_error_mid_canary_rolls_back_once(rig: Rig, tmp_path: Path) -> None:
