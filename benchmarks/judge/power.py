@@ -16,6 +16,14 @@ looking once, at the end of the step:
 With ``ignore_below`` (0.2 points by default) a canary at 1.2 % is inside the allowance too, so the best test
 is the oracle against 1.2 % ("oracle at the floor"), and keel's test is the conditional one and, at the same
 alpha, the score test of a rise beyond the floor ("conditional + floor"; its size is taken at 1 % -> 1.2 %).
+
+A last table does the same for latency, where the data are continuous: the best test of a slow-down on the
+step's raw latencies (log-normal with the simulator's log-sd, known; the two-sample z-test on mean log
+latency, which no test on the same requests beats at its level), against keel's old null (no slow-down) and
+its null now (at most the 5 % allowance), spending the latency test's whole share of the step's budget on
+one look at the end of the step; then with keel's own handicaps added one at a time: the step's first minute
+not judged (``cold_start``) and only the end-of-hold share of the budget (half of it; the rest is the
+sequential test's, which stops clear regressions early). Bucketing and ranks cost keel the rest.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import math
 
 import numpy as np
 from scipy import stats
-from traffic import HOLD_S, RATES, SCENARIOS, SLOT_S, WEIGHTS, Scenario
+from traffic import HOLD_S, RATES, SCENARIOS, SIGMA, SLOT_S, WEIGHTS, Scenario
 
 CANARY, BASELINE = 1200, 10800
 BEFORE, AFTER = 0.01, 0.02
@@ -98,6 +106,37 @@ def earliest_median_fail(scenario: Scenario, rps: float, alpha: float) -> float 
     return None
 
 
+def latency_power(n_c: float, n_b: float, factor: float, null: float, alpha: float) -> float:
+    """Power of the level-``alpha`` two-sample z-test of "the canary at most ``null`` times slower" on ``n_c``
+    and ``n_b`` raw log-normal latencies (log-sd ``SIGMA`` known) when the canary is ``factor`` times slower."""
+    if n_c <= 0 or n_b <= 0:
+        return 0.0
+    se = SIGMA * math.sqrt(1.0 / n_c + 1.0 / n_b)
+    return float(stats.norm.sf(stats.norm.isf(alpha) - math.log(factor / null) / se))
+
+
+def latency_yardstick(scenario: Scenario, rps: float, step: int) -> tuple[float, float, float, float]:
+    """(best test against no slow-down, against the allowance, + cold start left out, + end-of-hold share)
+    for the latency test of canary step ``step`` (0-based) of the default rollout, with keel's defaults."""
+    # imported here: run.py imports this module, also to judge with an older keel on PYTHONPATH
+    from keel.analysis.config import AnalysisSpec
+    from keel.analysis.judges.compare import BUDGET_SHARE, SEQUENTIAL_SHARE, step_alpha
+
+    spec = AnalysisSpec()
+    weight = WEIGHTS[step]
+    alpha = step_alpha(spec.false_fail_rate, step) * BUDGET_SHARE["latency"]
+    limit = 1.0 + spec.latency.allowed_increase
+    n_c, n_b = rps * weight * HOLD_S, rps * (1.0 - weight) * HOLD_S
+    judged = (HOLD_S - min(spec.cold_start, HOLD_S / 4.0)) / HOLD_S
+    factor = scenario.latency_factor
+    return (
+        latency_power(n_c, n_b, factor, 1.0, alpha),
+        latency_power(n_c, n_b, factor, limit, alpha),
+        latency_power(n_c * judged, n_b * judged, factor, limit, alpha),
+        latency_power(n_c * judged, n_b * judged, factor, limit, alpha * (1.0 - SEQUENTIAL_SHARE["latency"])),
+    )
+
+
 def main() -> None:
     print(
         "| alpha | oracle: reject at >= errors | oracle size | oracle power | conditional size | conditional power "
@@ -121,6 +160,18 @@ def main() -> None:
             for rps in scenario.rates or RATES:
                 bound = earliest_median_fail(scenario, rps, 0.01)
                 print(f"| {scenario.name} | {rps:g} | {'-' if bound is None else f'{bound:.0f}'} |")
+    print()
+    print(
+        "| latency scenario | req/s | step | best test vs x1.0 | best test vs x1.05 | + first minute not judged "
+        "| + end-of-hold share |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for scenario in SCENARIOS:
+        if scenario.regression and scenario.latency_factor > 1.0 and scenario.layout == "router":
+            for rps in scenario.rates or RATES:
+                for step, weight in enumerate(WEIGHTS):
+                    row = " | ".join(f"{p:.1%}" for p in latency_yardstick(scenario, rps, step))
+                    print(f"| {scenario.name} | {rps:g} | {weight:.0%} | {row} |")
 
 
 if __name__ == "__main__":
