@@ -42,7 +42,8 @@ class ErrorsSpec(_Model):
 
 class LatencySpec(_Model):
     """Latency comparison with the baseline (Mann-Whitney U, Hodges-Lehmann ratio): fail when the canary is
-    credibly slower and the estimated slow-down exceeds ``allowed_increase``."""
+    credibly more than ``1 + allowed_increase`` times slower (the test is against the allowance itself, so a
+    canary inside it passes at any traffic)."""
 
     allowed_increase: Increase = 0.05
     critical: bool = True
