@@ -4,6 +4,7 @@ Cloud Monitoring (points arriving late), under steady load: no request may fail 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import sys
 from collections.abc import Iterator
@@ -166,3 +167,23 @@ def test_no_request_failed_because_of_a_traffic_change(project: Project) -> None
     outcomes = dict(project.load.outcomes)
     assert outcomes.get("ok", 0) > 300, outcomes
     assert project.load.unexpected() == {}, outcomes
+
+
+def test_keel_status_shows_what_cloud_run_serves_and_what_keel_released(project: Project) -> None:
+    proc = keel("status", "--env", ENV, "--format", "json", cwd=project.directory, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["schema"] == "keel.environment/v1"
+    serving = traffic(project)
+    assert data["traffic"] == serving and sum(serving.values()) == 100
+    assert set(serving) <= set(data["revisions"])
+    assert data["unfinished_rollout"] is None
+    # the releases of this module, newest first: a promotion and the rollbacks after it
+    phases = [r["phase"] for r in data["recent"]]
+    assert "promoted" in phases and "rolled_back" in phases, phases
+    assert all(c["revision"] not in serving for c in data["candidates"])
+    table = keel("status", "--env", ENV, cwd=project.directory, timeout=60)
+    assert table.returncode == 0, table.stderr
+    (name,) = serving
+    assert f"on cloudrun: serving {name} 100%" in table.stdout
+    assert "traffic split" in table.stdout and "latest rollouts" in table.stdout

@@ -1,4 +1,5 @@
-"""``keel status --env E``: the local platform's revisions, their health and the traffic split."""
+"""``keel status --env E``: the local platform's revisions, their health and the traffic split; on any other
+platform (Cloud Run), the split and revisions the platform reports and the rollouts the store keeps."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from keel.cli.terminal import OutputFormat, terminal
 if TYPE_CHECKING:
     from keel.platforms.local import LocalPlatform
     from keel.platforms.local.status import EnvironmentStatus
+    from keel.rollout.report import EnvironmentStatus as ReleaseStatus
+    from keel.spec import KeelSpec
 
-HELP = """Show environment E: whether its platform runs, each revision's state, readiness (the health gate's
-path, falling back to a TCP connect where the revision has none), weight, requests and errors. --format json
-is stable for scripts. Exit codes: 0 running, 3 not running, 1 failed, 2 bad keel.yaml or options."""
+HELP = """Show environment E. On the local platform: whether it runs, each revision's state, readiness (the
+health gate's path, falling back to a TCP connect where the revision has none), weight, requests and errors.
+On other platforms (Cloud Run): the traffic split and revisions the platform reports, any unfinished rollout,
+the rollback targets and the latest rollouts from keel's store; nothing is changed and no lock is taken.
+--format json is stable for scripts. Exit codes: 0 running, 3 local platform not running, 1 failed (the
+platform could not be read), 2 bad keel.yaml or options."""
 
 
 RECENT_MINUTES = 5.0
@@ -108,6 +114,51 @@ def _recent(platform: LocalPlatform, status: EnvironmentStatus) -> list[dict[str
         return None
 
 
+def _release_table(status: ReleaseStatus, platform: str) -> None:
+    from rich.table import Table
+
+    from keel.cli.charts import split_bars
+    from keel.platforms.base import split_text
+
+    term = terminal()
+    term.print(f"{status.service} ({status.environment}) on {platform}: serving {split_text(status.traffic)}")
+    if status.unfinished is not None:
+        rollout = status.unfinished
+        term.print(
+            f"unfinished rollout {rollout.id} ({rollout.phase.value}, {rollout.revision} at {rollout.weight} %): "
+            f"keel deploy --resume continues it, keel rollback or keel abort undoes it"
+        )
+    if not status.revisions:
+        term.print(f"no revisions yet: release one with keel deploy --env {status.environment}")
+        return
+    table = Table("revision", "weight", "rollback target")
+    targets = {c.revision: c for c in status.candidates}
+    for name in status.revisions:
+        target = targets.get(name)
+        table.add_row(
+            name, f"{status.traffic.get(name, 0)} %", f"-n {target.n} ({target.status})" if target else ""
+        )
+    term.print(table)
+    term.print(split_bars(status.traffic, width=min(term.out.width, 100)))
+    if status.recent:
+        recent = Table("rollout", "kind", "revision", "phase", "started", title="latest rollouts")
+        recent.title_justify = "left"
+        for r in status.recent:
+            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
+            recent.add_row(r.id, r.kind.value, r.revision, r.phase.value, started)
+        term.print(recent)
+
+
+def _platform_status(spec: KeelSpec, env: str, output_format: OutputFormat) -> None:
+    """``keel status`` of an environment on a platform keel does not run itself."""
+    from keel.cli.reports import emit
+    from keel.rollout.release import Release
+
+    result = asyncio.run(Release(spec, env).status())
+    if not emit(terminal(), result, output_format):
+        _release_table(result, spec.environment(env).platform)
+
+
 def status(
     env: str = ENV_OPTION,
     spec_file: Path = FILE_OPTION,
@@ -116,6 +167,7 @@ def status(
         3.0, "--timeout", envvar="KEEL_STATUS_TIMEOUT", help="Seconds for each readiness probe."
     ),
 ) -> None:
+    from keel.platforms.local.config import LocalConfig
     from keel.platforms.local.errors import DaemonNotRunning
     from keel.platforms.local.status import collect_status
 
@@ -124,6 +176,9 @@ def status(
     from keel.spec import load_spec
 
     spec = load_spec(spec_file)
+    if not isinstance(spec.environment(env), LocalConfig):
+        _platform_status(spec, env, output_format)
+        return
     platform = local_platform(spec, env, auto_start=False)
     result = asyncio.run(collect_status(platform, spec.gates.health.path, timeout))
     if output_format is OutputFormat.json:

@@ -48,7 +48,7 @@ def local_platform(spec: KeelSpec, env_name: str, *, auto_start: bool) -> LocalP
     if not isinstance(environment, LocalConfig):
         raise ConfigError(
             f"{spec.source}: environment {env_name!r} runs on {environment.platform}: "
-            "keel up, down and status manage environments with platform: local"
+            "keel up and down manage environments with platform: local"
         )
     context = PlatformContext(spec.service, env_name, state_dir(spec), spec.probes)
     return LocalPlatform.from_config(environment, context, auto_start=auto_start)
