@@ -20,7 +20,7 @@ from typing import Literal
 
 from scipy import special
 
-from keel.analysis.stats.sequential import always_valid_normal_log_lr
+from keel.analysis.stats.sequential import always_valid_normal_log_lr, log_mean_exp
 
 Alternative = Literal["two-sided", "greater", "less"]
 
@@ -67,8 +67,7 @@ def mixture_log_lr(k: int, n: int, p0: float, ratios: Sequence[float] = MIXTURE_
     for ratio in ratios:
         p1 = odds0 * ratio / (1.0 + odds0 * ratio)
         terms.append(k * math.log(p1 / p0) + (n - k) * math.log((1.0 - p1) / (1.0 - p0)))
-    top = max(terms)
-    return top + math.log(sum(math.exp(t - top) for t in terms) / len(terms))
+    return log_mean_exp(terms)
 
 
 @dataclass(frozen=True)
@@ -244,9 +243,7 @@ def compare_difference(
     z = excess / math.sqrt(variance)
     log_lr = 0.0
     if excess > 0.0:
-        terms = [always_valid_normal_log_lr(excess, variance, tau) for tau in taus]
-        top = max(terms)
-        log_lr = max(0.0, top + math.log(sum(math.exp(t - top) for t in terms) / len(terms)))
+        log_lr = max(0.0, log_mean_exp([always_valid_normal_log_lr(excess, variance, tau) for tau in taus]))
     return MarginTest(
         difference=difference,
         margin=margin,

@@ -6,6 +6,7 @@ non-negative supermartingale, so by Ville's inequality it exceeds ``1/alpha`` wi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 
 def always_valid_normal_log_lr(estimate: float, variance: float, tau: float) -> float:
@@ -15,3 +16,9 @@ def always_valid_normal_log_lr(estimate: float, variance: float, tau: float) -> 
         return 0.0
     total = variance + tau * tau
     return 0.5 * math.log(variance / total) + (tau * tau * estimate * estimate) / (2.0 * variance * total)
+
+
+def log_mean_exp(log_terms: Sequence[float]) -> float:
+    """Log of the equal-weight mixture of likelihood ratios given as logs (computed without overflow)."""
+    top = max(log_terms)
+    return top + math.log(sum(math.exp(t - top) for t in log_terms) / len(log_terms))
