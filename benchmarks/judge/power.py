@@ -119,6 +119,7 @@ def latency_yardstick(scenario: Scenario, rps: float, step: int) -> tuple[float,
     """(best test against no slow-down, against the allowance, + cold start left out, + end-of-hold share)
     for the latency test of canary step ``step`` (0-based) of the default rollout, with keel's defaults."""
     # imported here: run.py imports this module, also to judge with an older keel on PYTHONPATH
+    from keel.analysis.analyzer import cold_start_seconds
     from keel.analysis.config import AnalysisSpec
     from keel.analysis.judges.compare import BUDGET_SHARE, SEQUENTIAL_SHARE, step_alpha
 
@@ -127,7 +128,7 @@ def latency_yardstick(scenario: Scenario, rps: float, step: int) -> tuple[float,
     alpha = step_alpha(spec.false_fail_rate, step) * BUDGET_SHARE["latency"]
     limit = 1.0 + spec.latency.allowed_increase
     n_c, n_b = rps * weight * HOLD_S, rps * (1.0 - weight) * HOLD_S
-    judged = (HOLD_S - min(spec.cold_start, HOLD_S / 4.0)) / HOLD_S
+    judged = (HOLD_S - cold_start_seconds(spec.cold_start, HOLD_S)) / HOLD_S
     factor = scenario.latency_factor
     return (
         latency_power(n_c, n_b, factor, 1.0, alpha),

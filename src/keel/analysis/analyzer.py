@@ -17,10 +17,15 @@ from keel.analysis.base import (
 from keel.analysis.validate import window_problems
 
 
-def latency_delay(cold_start: float, look: Look) -> float:
+def cold_start_seconds(cold_start: float, hold_seconds: float) -> float:
     """Seconds at the start of a step whose latency is not judged: ``cold_start``, at most a quarter of the
     step's hold (so a short step keeps most of its data)."""
-    return max(0.0, min(cold_start, look.hold_seconds / 4.0))
+    return max(0.0, min(cold_start, hold_seconds / 4.0))
+
+
+def latency_delay(cold_start: float, look: Look) -> float:
+    """``cold_start_seconds`` of the step ``look`` is in."""
+    return cold_start_seconds(cold_start, look.hold_seconds)
 
 
 class WindowAnalyzer:

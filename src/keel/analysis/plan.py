@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from scipy import special
 
+from keel.analysis.analyzer import cold_start_seconds
 from keel.analysis.config import AnalysisSpec
 from keel.analysis.judges.compare import BUDGET_SHARE, SEQUENTIAL_SHARE, step_alpha
 
@@ -166,7 +167,9 @@ def plan_rollout(
         errors = slow = None
         if extra is not None or spec.low_traffic == "judge":
             errors = _detectable_error_rate(m_c, m_b, base_error_rate, alpha, spec.errors.allowed_increase)
-            latency_n_c = canary_rate * max(0.0, at - max(spec.warmup, min(spec.cold_start, hold / 4.0)))
+            latency_n_c = canary_rate * max(
+                0.0, at - max(spec.warmup, cold_start_seconds(spec.cold_start, hold))
+            )
             latency_n_b = latency_n_c * (1.0 - w) / w if w > 0 else 0.0
             slow = _detectable_slowdown(
                 latency_n_c, latency_n_b, latency_alpha, spec.latency.allowed_increase
